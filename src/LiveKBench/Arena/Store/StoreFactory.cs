@@ -1,0 +1,76 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace LiveKBench.Arena.Store;
+
+/// <summary>
+/// Opens the workspace database. The first open of a process applies pending migrations (so a database
+/// from an older migration is upgraded in place) and switches the file to WAL. Several processes may use
+/// one file at once: writers wait up to <see cref="BusyTimeoutSeconds"/> for each other.
+/// </summary>
+public static class StoreFactory
+{
+    /// <summary>How long a writer waits for another process's write transaction, in seconds.</summary>
+    public const int BusyTimeoutSeconds = 120;
+
+    private static readonly HashSet<string> Migrated = new(StringComparer.Ordinal);
+
+    /// <summary>Connection string for the SQLite file at <paramref name="databasePath"/>.</summary>
+    public static string ConnectionString(string databasePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = databasePath,
+        ForeignKeys = true,
+        DefaultTimeout = BusyTimeoutSeconds,
+        Pooling = false,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+    }.ToString();
+
+    /// <summary>Creates a context; on the first call per file and process, migrates the schema.</summary>
+    /// <exception cref="InvalidOperationException">The file is not a LiveKBench database or is corrupt.</exception>
+    public static KBenchDbContext Open(string databasePath)
+    {
+        var options = new DbContextOptionsBuilder<KBenchDbContext>()
+            .UseSqlite(ConnectionString(databasePath), o => o.CommandTimeout(BusyTimeoutSeconds))
+            .Options;
+        var db = new KBenchDbContext(options);
+        bool first;
+        lock (Migrated)
+        {
+            first = Migrated.Add(Path.GetFullPath(databasePath));
+        }
+        if (first)
+        {
+            try
+            {
+                db.Database.OpenConnection();
+                db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+                db.Database.ExecuteSqlRaw($"PRAGMA busy_timeout={BusyTimeoutSeconds * 1000};");
+                db.Database.Migrate();
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+            {
+                lock (Migrated)
+                {
+                    Migrated.Remove(Path.GetFullPath(databasePath));
+                }
+                db.Dispose();
+                throw new InvalidOperationException($"cannot open the database {databasePath}: {ex.Message}", ex);
+            }
+        }
+        else
+        {
+            db.Database.OpenConnection();
+            db.Database.ExecuteSqlRaw($"PRAGMA busy_timeout={BusyTimeoutSeconds * 1000};");
+        }
+        return db;
+    }
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> create a context at design time.</summary>
+public sealed class DesignTimeFactory : IDesignTimeDbContextFactory<KBenchDbContext>
+{
+    /// <inheritdoc/>
+    public KBenchDbContext CreateDbContext(string[] args)
+        => new(new DbContextOptionsBuilder<KBenchDbContext>().UseSqlite("Data Source=design.db").Options);
+}

@@ -1,0 +1,202 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LiveKBench.Arena.Store;
+using Microsoft.Extensions.Configuration;
+
+namespace LiveKBench.Infrastructure;
+
+/// <summary>
+/// A LiveKBench workspace folder:
+/// <c>kbench.db</c> (the store), <c>settings.json</c>, <c>logs/</c>, <c>artifacts/</c>, <c>mirrors/</c>,
+/// <c>configs/{agents,models,judges}/</c>, <c>cache/</c>, <c>work/</c> (scratch: worktrees, kept build directories).
+/// </summary>
+public sealed class Workspace
+{
+    private Workspace(string root, KbenchSettings settings, IConfiguration configuration)
+    {
+        Root = root;
+        Settings = settings;
+        Configuration = configuration;
+    }
+
+    /// <summary>Absolute path of the workspace folder.</summary>
+    public string Root { get; }
+
+    /// <summary>Settings from settings.json overlaid with KBENCH_* environment variables.</summary>
+    public KbenchSettings Settings { get; }
+
+    /// <summary>The raw configuration (settings.json + environment).</summary>
+    public IConfiguration Configuration { get; }
+
+    /// <summary>The SQLite database file.</summary>
+    public string DatabasePath => Path.Combine(Root, "kbench.db");
+
+    /// <summary>settings.json.</summary>
+    public string SettingsPath => Path.Combine(Root, "settings.json");
+
+    /// <summary>Log folder (kbench.log and per-job logs).</summary>
+    public string LogsDir => Path.Combine(Root, "logs");
+
+    /// <summary>Artifacts addressed by content hash (kernels, consoles, charts, trajectories).</summary>
+    public string ArtifactsDir => Path.Combine(Root, "artifacts");
+
+    /// <summary>Kernel mirrors.</summary>
+    public string MirrorsDir => Path.Combine(Root, "mirrors");
+
+    /// <summary>Configuration files: agents/, models/, judges/.</summary>
+    public string ConfigsDir => Path.Combine(Root, "configs");
+
+    /// <summary>HTTP cache of the syzbot client.</summary>
+    public string CacheDir => Path.Combine(Root, "cache");
+
+    /// <summary>Scratch space: worktrees, kept build directories (kcache), ccache.</summary>
+    public string WorkDir => Path.Combine(Root, "work");
+
+    /// <summary>True when <paramref name="root"/> holds an initialized workspace (settings.json exists).</summary>
+    public static bool Exists(string root) => File.Exists(Path.Combine(root, "settings.json"));
+
+    /// <summary>Creates the folder layout, the database (migrated) and a default settings.json when missing. Idempotent.</summary>
+    public static Workspace Init(string root)
+    {
+        root = Path.GetFullPath(root);
+        Directory.CreateDirectory(root);
+        foreach (var sub in new[] { "logs", "artifacts", "mirrors", "cache", "work", "configs/agents", "configs/models", "configs/judges" })
+        {
+            Directory.CreateDirectory(Path.Combine(root, sub));
+        }
+        var settingsPath = Path.Combine(root, "settings.json");
+        if (!File.Exists(settingsPath))
+        {
+            var json = JsonSerializer.Serialize(new KbenchSettings(), KbenchSettings.JsonOptions);
+            File.WriteAllText(settingsPath + ".tmp", json + "\n");
+            File.Move(settingsPath + ".tmp", settingsPath, overwrite: true);
+        }
+        var ws = Open(root);
+        using (StoreFactory.Open(ws.DatabasePath))
+        {
+        }
+        return ws;
+    }
+
+    /// <summary>Opens an existing workspace.</summary>
+    /// <exception cref="WorkspaceNotFoundException">No settings.json at <paramref name="root"/>.</exception>
+    /// <exception cref="InvalidDataException">settings.json is not valid JSON.</exception>
+    public static Workspace Open(string root)
+    {
+        root = Path.GetFullPath(root);
+        if (!Exists(root))
+        {
+            throw new WorkspaceNotFoundException($"no workspace at {root} (run: kbench init --workspace {root})");
+        }
+        IConfiguration config;
+        try
+        {
+            config = new ConfigurationBuilder()
+                .AddJsonFile(Path.Combine(root, "settings.json"), optional: false, reloadOnChange: false)
+                .AddEnvironmentVariables("KBENCH_")
+                .Build();
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or JsonException)
+        {
+            throw new InvalidDataException($"{Path.Combine(root, "settings.json")} is not valid JSON: {ex.Message}", ex);
+        }
+        var settings = new KbenchSettings();
+        config.Bind(settings);
+        return new Workspace(root, settings, config);
+    }
+
+    /// <summary>Opens a new store context for this workspace (caller disposes).</summary>
+    public KBenchDbContext OpenStore() => StoreFactory.Open(DatabasePath);
+
+    /// <summary>Writes one top-level setting into settings.json (e.g. the mirror map) atomically.</summary>
+    public void UpdateSettingsFile(Action<JsonObject> edit)
+    {
+        var node = JsonNode.Parse(File.ReadAllText(SettingsPath)) as JsonObject ?? new JsonObject();
+        edit(node);
+        var tmp = SettingsPath + ".tmp";
+        File.WriteAllText(tmp, node.ToJsonString(KbenchSettings.JsonOptions) + "\n");
+        File.Move(tmp, SettingsPath, overwrite: true);
+    }
+}
+
+/// <summary>The workspace folder has not been initialized.</summary>
+public sealed class WorkspaceNotFoundException(string message) : Exception(message);
+
+/// <summary>settings.json (overridable by environment variables KBENCH_Section__Key, e.g. KBENCH_Vm__Instances=3).</summary>
+public sealed class KbenchSettings
+{
+    /// <summary>JSON options for settings.json (indented, camelCase).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>Syzbot crawler settings.</summary>
+    public SyzbotSettings Syzbot { get; set; } = new();
+
+    /// <summary>Git URL → local mirror path.</summary>
+    public Dictionary<string, string> Mirrors { get; set; } = [];
+
+    /// <summary>Kernel build settings.</summary>
+    public BuildSettings Build { get; set; } = new();
+
+    /// <summary>VM settings.</summary>
+    public VmSettings Vm { get; set; } = new();
+
+    /// <summary>How many times failed work is retried before it stays failed (until reset by `kbench retry`).</summary>
+    public int MaxAttempts { get; set; } = 3;
+}
+
+/// <summary>Syzbot crawler settings.</summary>
+public sealed class SyzbotSettings
+{
+    /// <summary>Dashboard base URL.</summary>
+    public string Url { get; set; } = "https://syzkaller.appspot.com";
+
+    /// <summary>Namespaces crawled.</summary>
+    public List<string> Namespaces { get; set; } = ["upstream"];
+
+    /// <summary>Token bucket: requests per period.</summary>
+    public int RequestsPerPeriod { get; set; } = 8;
+
+    /// <summary>Token bucket period in seconds.</summary>
+    public double PeriodSeconds { get; set; } = 15;
+
+    /// <summary>Cache lifetime of open-bug detail JSON, seconds.</summary>
+    public double OpenBugCacheSeconds { get; set; } = 3600;
+
+    /// <summary>Cache lifetime of fixed-bug detail JSON, seconds.</summary>
+    public double FixedBugCacheSeconds { get; set; } = 7 * 24 * 3600;
+}
+
+/// <summary>Kernel build settings.</summary>
+public sealed class BuildSettings
+{
+    /// <summary>make -j value; 0 = number of cores.</summary>
+    public int Jobs { get; set; }
+
+    /// <summary>Time limit of one kernel build, seconds.</summary>
+    public double TimeoutSeconds { get; set; } = 3600;
+}
+
+/// <summary>VM settings.</summary>
+public sealed class VmSettings
+{
+    /// <summary>Instances per reproduction.</summary>
+    public int Instances { get; set; } = 5;
+
+    /// <summary>Instances run at once; 0 = number of cores.</summary>
+    public int Parallelism { get; set; }
+
+    /// <summary>Reproducer time limit inside the VM, seconds.</summary>
+    public double ReproducerTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Whole-instance time limit (boot + reproducer + reboot), seconds.</summary>
+    public double InstanceTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Guest memory in MiB.</summary>
+    public int MemoryMb { get; set; } = 512;
+
+    /// <summary>Path of syz-execprog/syz-executor folder for syz reproducers; null = unsupported.</summary>
+    public string? SyzkallerBin { get; set; }
+
+    /// <summary>"auto" (probe KVM, fall back to TCG), "kvm" or "tcg".</summary>
+    public string Accelerator { get; set; } = "auto";
+}
