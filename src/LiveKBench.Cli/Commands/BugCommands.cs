@@ -35,7 +35,7 @@ internal static class BugCommands
             List<BugDocument> docs;
             try
             {
-                docs = BugImport.ReadInput(p, DateTime.UtcNow);
+                docs = BugImport.ReadInput(p, LiveKBench.Infrastructure.Clock.UtcNow());
             }
             catch (BugImportException ex)
             {
