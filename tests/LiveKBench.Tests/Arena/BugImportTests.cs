@@ -1,0 +1,208 @@
+using System.Text.Json;
+using LiveKBench.Arena.Bugs;
+using LiveKBench.Arena.Store;
+using LiveKBench.Datasets;
+using LiveKBench.Infrastructure;
+using LiveKBench.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+
+namespace LiveKBench.Tests.Arena;
+
+public sealed class BugImportTests : IDisposable
+{
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    private Workspace NewWorkspace(string name = "ws") => Workspace.Init(_tmp[name]);
+
+    private static List<BugDocument> RealBugs() => BugImport.ReadInput(SharedData.Path("realbugs"), new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+
+    [Fact]
+    public void Realbugs_folder_imports_every_case_with_its_metadata()
+    {
+        var docs = RealBugs();
+        var expected = Directory.GetDirectories(SharedData.Path("realbugs")).Where(d => File.Exists(Path.Combine(d, "bug.json"))).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(expected, docs.Select(d => d.BundleKey).Order().ToList());
+        Assert.DoesNotContain("harness", docs.Select(d => d.BundleKey)); // no bug.json: skipped
+
+        var ws = NewWorkspace();
+        using var db = ws.OpenStore();
+        var summary = BugRepository.Upsert(db, docs);
+        Assert.Equal(new ImportSummary(docs.Count, 0, 0), summary);
+
+        var unix = BugRepository.Find(db, "unix_shutdown")!;
+        Assert.Equal("cd7ceee0d3b5892f07af", unix.Id);
+        Assert.Equal("BUG: unable to handle kernel NULL pointer dereference in unix_shutdown", unix.Title);
+        Assert.Equal(BugStatus.Fixed, unix.Status);
+        Assert.Equal("x86_64", unix.Architecture);
+        Assert.Equal("tinyconfig", unix.ConfigBase);
+        Assert.Contains("-e KASAN", unix.ConfigFragment);
+        Assert.Equal(File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "repro.c")), Assert.Single(unix.Reproducers).Text);
+        Assert.Equal("d359902d5c357b280e7a0862bb8a1ba56b3fc197", Assert.Single(unix.FixCommits).Hash);
+        Assert.Equal(File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "fix.patch")), unix.DeveloperPatch!.Patch!.Content);
+
+        // cap_convert_nscap is known to syzbot only by its 40-hex bug id.
+        var cap = BugRepository.Find(db, "cap_convert_nscap")!;
+        Assert.Equal("7c17e17da1e764a4db88b33fb408531edef3c5a0", cap.Id);
+        Assert.Null(cap.Extid);
+    }
+
+    [Fact]
+    public void Importing_twice_changes_nothing()
+    {
+        var ws = NewWorkspace();
+        using var db = ws.OpenStore();
+        BugRepository.Upsert(db, RealBugs());
+        var before = BugRepository.Load(db).Select(b => BugDocument.From(b).ToJsonLine()).ToList();
+        // Re-read with a later clock: the first addedTime must survive.
+        var again = BugImport.ReadInput(SharedData.Path("realbugs"), new DateTime(2027, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var summary = BugRepository.Upsert(db, again);
+        Assert.Equal(0, summary.Added);
+        Assert.Equal(0, summary.Updated);
+        Assert.Equal(again.Count, summary.Unchanged);
+        db.ChangeTracker.Clear();
+        Assert.Equal(before, BugRepository.Load(db).Select(b => BugDocument.From(b).ToJsonLine()).ToList());
+        Assert.Equal(again.Count, db.Patches.Count());
+    }
+
+    [Fact]
+    public void Export_then_import_into_a_new_workspace_gives_identical_documents()
+    {
+        var a = NewWorkspace("a");
+        var b = NewWorkspace("b");
+        using var dbA = a.OpenStore();
+        BugRepository.Upsert(dbA, RealBugs());
+        var file = _tmp["bugs.jsonl"];
+        using (var w = new StreamWriter(file))
+        {
+            BugRepository.ExportJsonLines(dbA, w);
+        }
+        using var dbB = b.OpenStore();
+        BugRepository.Upsert(dbB, BugImport.ReadInput(file, DateTime.UtcNow));
+        Assert.Equal(
+            BugRepository.Load(dbA).Select(x => BugDocument.From(x).ToJsonLine()),
+            BugRepository.Load(dbB).Select(x => BugDocument.From(x).ToJsonLine()));
+    }
+
+    [Fact]
+    public void Corrupt_jsonl_line_names_the_line_and_imports_nothing()
+    {
+        var ws = NewWorkspace();
+        using var db = ws.OpenStore();
+        BugRepository.Upsert(db, RealBugs());
+        var lines = BugRepository.Load(db).Select(x => (BugDocument.From(x) with { Id = "copy-" + x.Id }).ToJsonLine()).ToList();
+        lines.Insert(2, "{\"schema\":\"livekbench-bug/1\",\"id\":\"x\",\"title\":"); // truncated line 3
+        var file = _tmp["bad.jsonl"];
+        File.WriteAllLines(file, lines);
+        var ex = Assert.Throws<BugImportException>(() => BugImport.ReadInput(file, DateTime.UtcNow));
+        Assert.Contains("bad.jsonl:3:", ex.Message);
+        Assert.Equal(3, db.Bugs.Count());
+
+        // Garbage bytes (not UTF-8 JSON at all) also name the line.
+        File.WriteAllBytes(file, [0xff, 0xfe, 0x00, 0x41, (byte)'\n']);
+        Assert.Contains(":1:", Assert.Throws<BugImportException>(() => BugImport.ReadInput(file, DateTime.UtcNow)).Message);
+    }
+
+    [Fact]
+    public void Bundle_missing_a_required_file_names_the_file()
+    {
+        var src = SharedData.Path("realbugs", "unix_shutdown");
+        var copy = _tmp["bundles/unix_shutdown"];
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(src))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+        File.Delete(Path.Combine(copy, "repro.c"));
+        var ex = Assert.Throws<BugImportException>(() => BugImport.ReadInput(_tmp["bundles"], DateTime.UtcNow));
+        Assert.Contains("repro.c", ex.Message);
+        Assert.Contains("missing", ex.Message);
+
+        File.WriteAllText(Path.Combine(copy, "bug.json"), "{ not json");
+        Assert.Contains("bug.json", Assert.Throws<BugImportException>(() => BugImport.ReadInput(_tmp["bundles"], DateTime.UtcNow)).Message);
+    }
+
+    [Fact]
+    public void Bundle_with_a_path_leaving_the_folder_is_refused()
+    {
+        var copy = _tmp["evil"];
+        Directory.CreateDirectory(copy);
+        File.WriteAllText(Path.Combine(copy, "bug.json"), """
+            {"title":"t","status":"fixed","syzbot":{"extid":"0123456789abcdef0123"},
+             "config":{"base":"tinyconfig","fragment":"../../../../etc/passwd"},"reproducers":{"c":"repro.c"}}
+            """);
+        var ex = Assert.Throws<BugImportException>(() => BugImport.ReadInput(copy, DateTime.UtcNow));
+        Assert.Contains("inside the bundle folder", ex.Message);
+    }
+
+    [Fact]
+    public void Dataset_export_and_import_round_trip_losslessly()
+    {
+        var a = NewWorkspace("a");
+        var b = NewWorkspace("b");
+        using var dbA = a.OpenStore();
+        var docs = RealBugs();
+        BugRepository.Upsert(dbA, docs);
+        DatasetService.Create(dbA, "real", "the real bugs", docs.Select(d => d.Id), Clock.UtcNow());
+        DatasetService.Create(dbA, "one", "", [docs[0].Id], Clock.UtcNow());
+        var dir = _tmp["export"];
+        var written = DatasetExport.Export(dbA, dir, null);
+        Assert.Equal(new DatasetTransferSummary(docs.Count, 2), written);
+        Assert.True(File.Exists(Path.Combine(dir, "bugs", "train-00000-of-00001.parquet")));
+        Assert.StartsWith("---\nconfigs:\n- config_name: bugs", File.ReadAllText(Path.Combine(dir, "README.md")));
+
+        // The Parquet file alone must carry everything (JSON Lines copy removed).
+        File.Delete(Path.Combine(dir, "bugs", "train.jsonl"));
+        using var dbB = b.OpenStore();
+        DatasetExport.Import(dbB, dir);
+        Assert.Equal(
+            BugRepository.Load(dbA).Select(x => BugDocument.From(x).ToJsonLine()),
+            BugRepository.Load(dbB).Select(x => BugDocument.From(x).ToJsonLine()));
+        Assert.Equal(JsonSerializer.Serialize(DatasetService.List(dbA)), JsonSerializer.Serialize(DatasetService.List(dbB)));
+    }
+
+    [Fact]
+    public void Dataset_of_an_unknown_bug_is_refused()
+    {
+        var ws = NewWorkspace();
+        using var db = ws.OpenStore();
+        Assert.Contains("no bug nope", Assert.Throws<DatasetException>(() => DatasetService.Create(db, "x", "", ["nope"], DateTime.UtcNow)).Message);
+        Assert.Equal(0, db.Datasets.Count());
+    }
+
+    [Fact]
+    public void Failed_rows_keep_attempts_and_reason_and_dates_come_back_as_utc()
+    {
+        var ws = NewWorkspace();
+        using (var db = ws.OpenStore())
+        {
+            BugRepository.Upsert(db, RealBugs());
+            db.KcacheEntries.Add(new KcacheEntry
+            {
+                BugId = "cd7ceee0d3b5892f07af",
+                Status = WorkStatus.Failed,
+                Attempts = 2,
+                FailureReason = "build timed out",
+                AddedTime = new DateTime(2026, 5, 1, 12, 0, 0, DateTimeKind.Utc),
+                UpdatedTime = new DateTime(2026, 5, 1, 12, 0, 0, DateTimeKind.Utc),
+                Verdict = Verdict.NotReproduced,
+            });
+            db.SaveChanges();
+        }
+        using (var db = ws.OpenStore())
+        {
+            var k = db.KcacheEntries.Single();
+            Assert.Equal(2, k.Attempts);
+            Assert.Equal("build timed out", k.FailureReason);
+            Assert.Equal(DateTimeKind.Utc, k.AddedTime.Kind);
+            // Enumerations are stored as their standard camelCase names.
+            var conn = db.Database.GetDbConnection();
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = "SELECT Verdict || ',' || Status FROM KcacheEntries";
+            Assert.Equal("notReproduced,failed", cmd.ExecuteScalar());
+            // Time windows compare as date-times.
+            Assert.Equal(1, db.KcacheEntries.Count(x => x.AddedTime > new DateTime(2026, 4, 30, 0, 0, 0, DateTimeKind.Utc)));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using LiveKBench.Infrastructure;
+
+namespace LiveKBench.Tests.Support;
+
+/// <summary>Runs the kbench CLI (the kbench.dll copied into the test output) as a separate process.</summary>
+public static class KbenchCli
+{
+    /// <summary>Path of kbench.dll next to the test assembly.</summary>
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "kbench.dll");
+
+    /// <summary>Runs <c>dotnet kbench.dll args</c> with a timeout; output kept in the result.</summary>
+    public static Task<ProcessResult> RunAsync(params string[] args)
+        => ProcessRunner.RunAsync("dotnet", [Dll, .. args], new ProcessOptions { Timeout = TimeSpan.FromMinutes(5) }, TestContext.Current.CancellationToken);
+
+    /// <summary>Starts <c>dotnet kbench.dll args</c> without waiting (for kill tests).</summary>
+    public static System.Diagnostics.Process Start(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        return System.Diagnostics.Process.Start(psi)!;
+    }
+}
+
+/// <summary>A temporary folder deleted on dispose.</summary>
+public sealed class TempDir : IDisposable
+{
+    /// <summary>Creates a fresh folder under the system temp folder.</summary>
+    public TempDir()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kbench-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path);
+    }
+
+    /// <summary>The folder.</summary>
+    public string Path { get; }
+
+    /// <summary>A path inside the folder.</summary>
+    public string this[string name] => System.IO.Path.Combine(Path, name);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
