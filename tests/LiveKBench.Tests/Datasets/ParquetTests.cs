@@ -160,6 +160,17 @@ public sealed class ParquetTests
         Assert.Equal([1, null, 3], table.Rows.Select(r => r[0]));
     }
 
+    [Fact]
+    public void ReadAndWrite_FromNonZeroStreamPosition()
+    {
+        using var ms = new MemoryStream();
+        ms.Write("0123456789"u8);
+        ParquetWriter.Write(ms, [new ParquetColumn("a", ParquetType.String)], [["x"], [null]]);
+        ms.Position = 10;
+        var table = ParquetReader.Read(ms);
+        Assert.Equal(["x", null], table.Rows.Select(r => r[0]));
+    }
+
     // Hand-computed: schema { required int32 a }, one row a = 7.
     [Fact]
     public void TinyFile_MatchesHandComputedBytes()
@@ -259,7 +270,7 @@ public sealed class ParquetTests
         Assert.Throws<ArgumentException>(() => WriteBytes([new("s", ParquetType.String)], [["\ud800"]]));
     }
 
-    public static TheoryData<string, byte[]> GarbageInputs()
+    public static TheoryData<string, byte[], string> GarbageInputs()
     {
         var good = WriteBytes([new ParquetColumn("a", ParquetType.Int32, Nullable: false)], [[7]]);
         var badHead = (byte[])good.Clone();
@@ -275,31 +286,33 @@ public sealed class ParquetTests
         var junkFooter = (byte[])good.Clone();
         junkFooter.AsSpan(25, 82).Fill(0xFF);
         var hugeList = (byte[])good.Clone();
-        hugeList[27] = 0xFC; // schema list header: size 15 -> varint follows; 0x06 0x15 ... gives a size far past the footer
-        hugeList[28] = 0xFF;
-        return new TheoryData<string, byte[]>
+        // Footer starts at 25: "15 02" (version), 27: "19" (schema list field), 28: list header. Make it
+        // "size in a varint" (0xFC) followed by a varint of about 4 billion elements.
+        hugeList[28] = 0xFC;
+        new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0x0F }.CopyTo(hugeList, 29);
+        return new TheoryData<string, byte[], string>
         {
-            { "empty", [] },
-            { "text", Encoding.ASCII.GetBytes("hello, world, this is not parquet") },
-            { "magic only", Encoding.ASCII.GetBytes("PAR1PAR1") },
-            { "bad leading magic", badHead },
-            { "bad trailing magic", badTail },
-            { "footer length int.MaxValue", hugeFooter },
-            { "negative footer length", negativeFooter },
-            { "zero footer length", zeroFooter },
-            { "footer of 0xFF bytes", junkFooter },
-            { "list size beyond footer", hugeList },
-            { "truncated", good[..60] },
+            { "empty", [], "too short" },
+            { "text", Encoding.ASCII.GetBytes("hello, world, this is not parquet"), "leading magic" },
+            { "magic only", Encoding.ASCII.GetBytes("PAR1PAR1"), "too short" },
+            { "bad leading magic", badHead, "leading magic" },
+            { "bad trailing magic", badTail, "trailing magic" },
+            { "footer length int.MaxValue", hugeFooter, "footer length 2147483647 is out of range" },
+            { "negative footer length", negativeFooter, "footer length -5" },
+            { "zero footer length", zeroFooter, "footer length 0" },
+            { "footer of 0xFF bytes", junkFooter, "Thrift" },
+            { "list size beyond footer", hugeList, "list size 4294967295" },
+            { "truncated", good[..60], "trailing magic" },
         };
     }
 
     [Theory]
     [MemberData(nameof(GarbageInputs))]
-    public void Read_Garbage_ThrowsInvalidDataException(string what, byte[] bytes)
+    public void Read_Garbage_ThrowsInvalidDataException(string what, byte[] bytes, string messagePart)
     {
         var e = Assert.Throws<InvalidDataException>(() => ReadBytes(bytes));
         Assert.StartsWith("Parquet:", e.Message, StringComparison.Ordinal);
-        Assert.NotNull(what);
+        Assert.True(e.Message.Contains(messagePart, StringComparison.Ordinal), $"{what}: unexpected message '{e.Message}'");
     }
 
     [Fact]
