@@ -66,7 +66,8 @@ public static class BugBundleReader
         var extid = syzbot is { } s1 ? Str(s1, "extid") : null;
         var syzbotId = syzbot is { } s2 ? Str(s2, "id") : null;
         var key = Path.GetFileName(folder.TrimEnd('/'));
-        var id = extid ?? syzbotId ?? throw new BugImportException($"{bugJsonPath}: needs \"syzbot\": {{\"extid\"}} or {{\"id\"}}");
+        // Our own samples are not syzbot bugs: they carry a top-level "id" instead.
+        var id = extid ?? syzbotId ?? Str(root, "id") ?? throw new BugImportException($"{bugJsonPath}: needs \"syzbot\": {{\"extid\"}} or {{\"id\"}}, or a top-level \"id\"");
 
         var kernel = Obj(root, "kernel");
         var config = Obj(root, "config");
