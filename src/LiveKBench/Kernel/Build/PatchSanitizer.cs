@@ -95,6 +95,10 @@ public static partial class PatchSanitizer
                 }
                 continue;
             }
+            if (IndexModeRegex().Match(line) is { Success: true } im && (im.Groups[1].Value.StartsWith("120", StringComparison.Ordinal) || im.Groups[1].Value.StartsWith("160", StringComparison.Ordinal)))
+            {
+                return PatchCheck.Reject($"line {i + 1}: symlinks and submodules (mode {im.Groups[1].Value}) are not accepted");
+            }
             if (RenameCopyRegex().Match(line) is { Success: true } rc)
             {
                 var p = rc.Groups[2].Value;
@@ -167,6 +171,10 @@ public static partial class PatchSanitizer
                 while (j < count && lines[j].StartsWith('\\'))
                 {
                     j++;
+                }
+                if (j < count && (lines[j].StartsWith('+') || (lines[j].StartsWith('-') && !lines[j].StartsWith("--", StringComparison.Ordinal))))
+                {
+                    return PatchCheck.Reject($"line {j + 1}: malformed hunk (more lines than '{Clip(line)}' declares)");
                 }
                 hunks++;
                 i = j - 1;
@@ -270,6 +278,9 @@ public static partial class PatchSanitizer
 
     [GeneratedRegex(@"^(old mode|new mode|new file mode|deleted file mode) (\d+)$")]
     private static partial Regex ModeRegex();
+
+    [GeneratedRegex(@"^index [0-9a-f]+\.\.[0-9a-f]+ (\d+)$")]
+    private static partial Regex IndexModeRegex();
 
     [GeneratedRegex(@"^(rename from|rename to|copy from|copy to) (.+)$")]
     private static partial Regex RenameCopyRegex();
