@@ -5,8 +5,8 @@ using LiveKBench.Kernel.Vm;
 
 namespace LiveKBench.Gym;
 
-/// <summary>Arguments of one stage; serialized with a <c>kind</c> discriminator (<c>build</c> / <c>reproduce</c>).</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+/// <summary>Arguments of one stage; serialized with a <c>stage</c> discriminator (<c>build</c> / <c>reproduce</c>).</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "stage")]
 [JsonDerivedType(typeof(BuildStageArgs), "build")]
 [JsonDerivedType(typeof(ReproduceStageArgs), "reproduce")]
 public abstract record StageArgs;
