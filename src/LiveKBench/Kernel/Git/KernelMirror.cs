@@ -204,8 +204,7 @@ public sealed partial class KernelMirror
     {
         var full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        using var self = Process.GetCurrentProcess();
-        await File.WriteAllTextAsync(full + ".owner", $"{Environment.ProcessId} {self.StartTime.ToUniversalTime().Ticks}\n", cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(full + ".owner", $"{Environment.ProcessId} {ProcessStartStamp(Environment.ProcessId)}\n", cancellationToken).ConfigureAwait(false);
         var wt = new KernelWorktree(this, full, commit);
         try
         {
@@ -263,14 +262,33 @@ public sealed partial class KernelMirror
         {
             var parts = File.ReadAllText(ownerFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var pid = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
-            var ticks = long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
-            using var p = Process.GetProcessById(pid);
-            return !p.HasExited && p.StartTime.ToUniversalTime().Ticks == ticks;
+            var stamp = ProcessStartStamp(pid);
+            return stamp is not null && (parts.Length < 2 || parts[1] == stamp);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or IndexOutOfRangeException or IOException or System.ComponentModel.Win32Exception)
+        catch (Exception ex) when (ex is FormatException or IndexOutOfRangeException or IOException or UnauthorizedAccessException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Start time of a process in clock ticks since boot (field 22 of <c>/proc/&lt;pid&gt;/stat</c>): exact and the same
+    /// whichever process reads it, so a recycled pid is not mistaken for the owner. Null when the process does not exist.
+    /// </summary>
+    private static string? ProcessStartStamp(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        // the command name (field 2) is in parentheses and may contain spaces: split after the last ')'
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return fields.Length > 19 ? fields[19] : "0";
     }
 
     internal static void DeleteDirectory(string path)
