@@ -1,0 +1,412 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LiveKBench.Infrastructure;
+using LiveKBench.Kernel.Git;
+
+namespace LiveKBench.Kernel.Build;
+
+/// <summary>
+/// Builds kernels from a <see cref="KernelMirror"/>: detached work tree at the commit, sanitised patch applied with
+/// <c>git apply</c>, <c>.config</c> written, <c>make bzImage</c> through ccache with pinned build metadata.
+/// <para>
+/// kcache: the build output directory (<c>O=</c>, placed at <c>&lt;worktree&gt;/kbench-build</c> so kbuild uses the
+/// relative <c>srctree=..</c> and paths stay identical across work trees) is kept per (commit, config hash) under
+/// <c>WorkRoot/kcache</c>. Every checked-out file gets the commit time as mtime, so against a kept directory make only
+/// rebuilds what the patch touches. Concurrent builds of one base either copy the kept directory
+/// (<see cref="KeptDirMode.Copy"/>) or take it under a lock (<see cref="KeptDirMode.Lock"/>).
+/// </para>
+/// </summary>
+public sealed class KernelBuilder
+{
+    /// <summary>Name of the build output folder inside a work tree (reserved: patches may not touch it).</summary>
+    public const string BuildDirName = "kbench-build";
+
+    private const string DirtyListName = "kbench-dirty.txt";
+    private readonly KernelMirror _mirror;
+
+    /// <summary>Creates a builder.</summary>
+    /// <param name="mirror">Source of commits.</param>
+    /// <param name="options">Workspace and limits.</param>
+    public KernelBuilder(KernelMirror mirror, KernelBuilderOptions options)
+    {
+        _mirror = mirror;
+        Options = options;
+        Artifacts = new ArtifactStore(Path.Combine(options.WorkRoot, "artifacts"));
+    }
+
+    /// <summary>The settings in use.</summary>
+    public KernelBuilderOptions Options { get; }
+
+    /// <summary>Where artifacts (bzImage, vmlinux, .config, logs) are stored.</summary>
+    public ArtifactStore Artifacts { get; }
+
+    /// <summary>Folder for job work trees (<c>WorkRoot/worktrees</c>); see <see cref="KernelMirror.PruneStaleWorktreesAsync"/>.</summary>
+    public string WorktreesRoot => Path.Combine(Options.WorkRoot, "worktrees");
+
+    /// <summary>Folder of the kept build directory for (commit, config hash).</summary>
+    /// <param name="commit">40-hex commit.</param>
+    /// <param name="configHash">Hex SHA-256 of the config spec.</param>
+    /// <returns>Absolute folder path (may not exist yet).</returns>
+    public string KcacheEntryPath(string commit, string configHash) => Path.Combine(Options.WorkRoot, "kcache", $"{commit}-{configHash[..16]}");
+
+    /// <summary>True when a kept build directory exists for (commit, config).</summary>
+    public bool HasKcache(string commit, KernelConfigSpec config) => File.Exists(Path.Combine(KcacheEntryPath(commit, config.Hash), "ready"));
+
+    /// <summary>
+    /// Builds <paramref name="request"/>. When no kept build directory exists for (commit, config) yet, the unpatched
+    /// commit is built first and kept (the kcache seed), then the patch is applied and built incrementally.
+    /// </summary>
+    /// <param name="request">Commit, config, optional patch.</param>
+    /// <param name="cancellationToken">Cancels the build (processes are killed, the work tree removed).</param>
+    /// <returns>The result; failures are reported in it, not thrown.</returns>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public async Task<BuildResult> BuildAsync(BuildRequest request, CancellationToken cancellationToken = default)
+    {
+        var total = Stopwatch.StartNew();
+        var timings = new Dictionary<string, double>();
+        var jobId = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+        var logPath = Path.Combine(Options.WorkRoot, "logs", jobId + ".build.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+        string configHash;
+        try
+        {
+            configHash = request.Config.Hash;
+        }
+        catch (InvalidOperationException ex)
+        {
+            return await FailAsync(BuildStatus.Error, ex.Message, null, "", logPath, total, timings, cancellationToken).ConfigureAwait(false);
+        }
+
+        PatchCheck? patch = null;
+        if (!string.IsNullOrWhiteSpace(request.Patch))
+        {
+            patch = PatchSanitizer.Sanitize(request.Patch, Options.MaxPatchChars);
+            if (!patch.Ok)
+            {
+                await File.AppendAllTextAsync(logPath, $"[kbench] patch rejected: {patch.Reason}\n", cancellationToken).ConfigureAwait(false);
+                return await FailAsync(BuildStatus.CompilationError, "patch rejected: " + patch.Reason, null, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+            }
+            if (patch.Paths.Count == 0)
+            {
+                patch = null;
+            }
+        }
+
+        var commit = await _mirror.Git.TryResolveCommitAsync(request.Commit, cancellationToken).ConfigureAwait(false);
+        if (commit is null)
+        {
+            return await FailAsync(BuildStatus.Error, $"unknown commit {request.Commit}", null, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+        }
+
+        var sw = Stopwatch.StartNew();
+        KernelWorktree wt;
+        try
+        {
+            var commitTime = await _mirror.Git.CommitTimeAsync(commit, cancellationToken).ConfigureAwait(false);
+            wt = await _mirror.AddWorktreeAsync(Path.Combine(WorktreesRoot, jobId), commit, cancellationToken).ConfigureAwait(false);
+            timings["checkout"] = Lap(sw);
+            wt.SetAllModificationTimes(commitTime);
+            timings["mtimes"] = Lap(sw);
+        }
+        catch (ExternalProcessException ex)
+        {
+            return await FailAsync(BuildStatus.Error, "checkout failed: " + ex.Message, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (wt)
+        {
+            var outDir = Path.Combine(wt.Path, BuildDirName);
+            var entry = KcacheEntryPath(commit, configHash);
+            var kept = Path.Combine(entry, BuildDirName);
+            var ready = Path.Combine(entry, "ready");
+            FileStream? keptLock = null;
+            var seeded = false;
+            var patchApplied = false;
+            var buildOk = false;
+            ProcessResult? make = null;
+            try
+            {
+                if (!File.Exists(ready))
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(entry)!);
+                    using var seedLock = await AcquireLockAsync(entry + ".seed.lock", cancellationToken).ConfigureAwait(false);
+                    if (!File.Exists(ready))
+                    {
+                        Directory.CreateDirectory(outDir);
+                        if (await ConfigureAsync(wt.Path, outDir, request.Config, logPath, cancellationToken).ConfigureAwait(false) is { } cfgError)
+                        {
+                            return await FailAsync(BuildStatus.Error, cfgError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                        }
+                        timings["config"] = Lap(sw);
+                        make = await MakeAsync(wt.Path, outDir, logPath, cancellationToken).ConfigureAwait(false);
+                        timings["seedMake"] = Lap(sw);
+                        if (!make.Succeeded)
+                        {
+                            var why = make.TimedOut ? $"base build timed out after {Options.BuildTimeout.TotalMinutes:F0} min" : "base commit does not build with this config: " + ErrorLines(make);
+                            return await FailAsync(BuildStatus.Error, why, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                        }
+                        var tmp = entry + ".tmp-" + jobId;
+                        KernelMirror.DeleteDirectory(tmp);
+                        Directory.CreateDirectory(tmp);
+                        await CopyTreeAsync(outDir, Path.Combine(tmp, BuildDirName), cancellationToken).ConfigureAwait(false);
+                        KernelMirror.DeleteDirectory(entry);
+                        Directory.Move(tmp, entry);
+                        await File.WriteAllTextAsync(ready, commit + "\n", cancellationToken).ConfigureAwait(false);
+                        timings["seedStore"] = Lap(sw);
+                        seeded = true;
+                    }
+                }
+
+                string[] previouslyDirty = [];
+                if (!seeded)
+                {
+                    if (Options.KeptDirMode == KeptDirMode.Copy)
+                    {
+                        await CopyTreeAsync(kept, outDir, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        keptLock = await AcquireLockAsync(Path.Combine(entry, "lock"), cancellationToken).ConfigureAwait(false);
+                        Directory.Move(kept, outDir);
+                        var dirtyFile = Path.Combine(outDir, DirtyListName);
+                        previouslyDirty = File.Exists(dirtyFile) ? await File.ReadAllLinesAsync(dirtyFile, cancellationToken).ConfigureAwait(false) : [];
+                        TouchNow(wt.Path, previouslyDirty);
+                    }
+                    timings["kcacheRestore"] = Lap(sw);
+                }
+
+                if (patch is not null)
+                {
+                    if (await ApplyPatchAsync(wt.Path, patch, logPath, cancellationToken).ConfigureAwait(false) is { } applyError)
+                    {
+                        return await FailAsync(BuildStatus.CompilationError, applyError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                    }
+                    patchApplied = true;
+                    TouchNow(wt.Path, patch.Paths);
+                    timings["patch"] = Lap(sw);
+                }
+
+                if (!seeded || patch is not null)
+                {
+                    make = await MakeAsync(wt.Path, outDir, logPath, cancellationToken).ConfigureAwait(false);
+                    timings["make"] = Lap(sw);
+                    if (!make.Succeeded)
+                    {
+                        if (make.TimedOut)
+                        {
+                            return await FailAsync(BuildStatus.Error, $"build timed out after {Options.BuildTimeout.TotalMinutes:F0} min", commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                        }
+                        var status = patch is not null ? BuildStatus.CompilationError : BuildStatus.Error;
+                        return await FailAsync(status, "build failed: " + ErrorLines(make), commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    timings["make"] = timings["seedMake"];
+                }
+                buildOk = true;
+
+                var bz = await Artifacts.PutFileAsync(Path.Combine(outDir, "arch", "x86", "boot", "bzImage"), cancellationToken).ConfigureAwait(false);
+                var vmlinux = await Artifacts.PutFileAsync(Path.Combine(outDir, "vmlinux"), cancellationToken).ConfigureAwait(false);
+                var config = await Artifacts.PutFileAsync(Path.Combine(outDir, ".config"), cancellationToken).ConfigureAwait(false);
+                var log = await Artifacts.PutFileAsync(logPath, cancellationToken).ConfigureAwait(false);
+                timings["store"] = Lap(sw);
+                var cc = make!.StandardOutput.Split('\n').Count(l => l.StartsWith("  CC ", StringComparison.Ordinal));
+                return new BuildResult(BuildStatus.Success, null, commit, configHash, new BuildArtifacts(bz, vmlinux, config), log,
+                    total.Elapsed.TotalSeconds, timings["make"], !seeded || patch is not null, cc, timings);
+            }
+            catch (Exception ex) when (ex is ExternalProcessException or IOException or UnauthorizedAccessException)
+            {
+                return await FailAsync(BuildStatus.Error, ex.Message, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (keptLock is not null)
+                {
+                    // the kept directory now holds objects of this patch: list its files so the next build re-touches them
+                    var dirty = new SortedSet<string>(patchApplied ? patch!.Paths : [], StringComparer.Ordinal);
+                    if (!buildOk)
+                    {
+                        dirty.UnionWith(previouslyDirtyOrEmpty(outDir));
+                    }
+                    if (Directory.Exists(outDir))
+                    {
+                        await File.WriteAllLinesAsync(Path.Combine(outDir, DirtyListName), dirty, CancellationToken.None).ConfigureAwait(false);
+                        Directory.Move(outDir, kept);
+                    }
+                    else
+                    {
+                        File.Delete(ready);
+                    }
+                    await keptLock.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        static IEnumerable<string> previouslyDirtyOrEmpty(string outDir)
+        {
+            var f = Path.Combine(outDir, DirtyListName);
+            return File.Exists(f) ? File.ReadAllLines(f) : [];
+        }
+    }
+
+    private async Task<string?> ConfigureAsync(string src, string outDir, KernelConfigSpec config, string logPath, CancellationToken ct)
+    {
+        var configFile = Path.Combine(outDir, ".config");
+        if (config.FullConfig is not null)
+        {
+            await File.WriteAllTextAsync(configFile, config.FullConfig.Replace("\r\n", "\n", StringComparison.Ordinal), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            var r = await RunMakeAsync(src, outDir, ["tinyconfig"], logPath, Options.ConfigTimeout, ct).ConfigureAwait(false);
+            if (!r.Succeeded)
+            {
+                return "make tinyconfig failed: " + r.Tail(500).Trim();
+            }
+            var args = new List<string> { "--file", configFile };
+            args.AddRange(config.Fragment!.Split((char[])[' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+            var sc = await ProcessRunner.RunAsync(Path.Combine(src, "scripts", "config"), args,
+                new ProcessOptions { WorkingDirectory = src, Timeout = Options.ConfigTimeout, LogFile = logPath }, ct).ConfigureAwait(false);
+            if (!sc.Succeeded)
+            {
+                return "scripts/config failed: " + sc.Tail(500).Trim();
+            }
+        }
+        // twice: the second pass settles symbols (CONFIG_X86_64) whose defaults depend on the first
+        for (var i = 0; i < 2; i++)
+        {
+            var r = await RunMakeAsync(src, outDir, ["olddefconfig"], logPath, Options.ConfigTimeout, ct).ConfigureAwait(false);
+            if (!r.Succeeded)
+            {
+                return "make olddefconfig failed: " + r.Tail(500).Trim();
+            }
+        }
+        return null;
+    }
+
+    private Task<ProcessResult> MakeAsync(string src, string outDir, string logPath, CancellationToken ct)
+        => RunMakeAsync(src, outDir, ["-j" + Math.Max(1, Options.Jobs).ToString(CultureInfo.InvariantCulture), "bzImage"], logPath, Options.BuildTimeout, ct);
+
+    private async Task<ProcessResult> RunMakeAsync(string src, string outDir, IEnumerable<string> targets, string logPath, TimeSpan timeout, CancellationToken ct)
+    {
+        var ccache = Path.Combine(Options.WorkRoot, "ccache");
+        Directory.CreateDirectory(ccache);
+        var args = new List<string> { "-C", src, "O=" + outDir, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc" };
+        args.AddRange(targets);
+        await File.AppendAllTextAsync(logPath, $"[kbench] make {string.Join(' ', args)}\n", ct).ConfigureAwait(false);
+        return await ProcessRunner.RunAsync("make", args, new ProcessOptions
+        {
+            WorkingDirectory = src,
+            Timeout = timeout,
+            LogFile = logPath,
+            Environment = new Dictionary<string, string?>
+            {
+                ["KBUILD_BUILD_TIMESTAMP"] = "Mon Jan  1 00:00:00 UTC 2024",
+                ["KBUILD_BUILD_USER"] = "kbench",
+                ["KBUILD_BUILD_HOST"] = "kbench",
+                ["KBUILD_BUILD_VERSION"] = "1",
+                ["CCACHE_DIR"] = ccache,
+                ["CCACHE_BASEDIR"] = WorktreesRoot,
+                ["CCACHE_NOHASHDIR"] = "1",
+                ["CCACHE_MAXSIZE"] = "10G",
+                ["LC_ALL"] = "C",
+                ["MAKEFLAGS"] = null,
+                ["ARCH"] = null,
+                ["KBUILD_OUTPUT"] = null,
+            },
+        }, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<string?> ApplyPatchAsync(string src, PatchCheck patch, string logPath, CancellationToken ct)
+    {
+        if (PatchSanitizer.CheckAgainstTree(patch.Paths, src, [BuildDirName]) is { } treeProblem)
+        {
+            await File.AppendAllTextAsync(logPath, $"[kbench] patch rejected: {treeProblem}\n", ct).ConfigureAwait(false);
+            return "patch rejected: " + treeProblem;
+        }
+        var bytes = Encoding.UTF8.GetBytes(patch.NormalizedPatch!);
+        var env = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["LC_ALL"] = "C" };
+        foreach (var check in new[] { true, false })
+        {
+            List<string> args = ["apply", "-p1", "--whitespace=nowarn"];
+            if (check)
+            {
+                args.Add("--check");
+            }
+            args.Add("-");
+            var r = await ProcessRunner.RunAsync("git", args, new ProcessOptions
+            {
+                WorkingDirectory = src,
+                StandardInput = bytes,
+                Timeout = TimeSpan.FromMinutes(2),
+                LogFile = logPath,
+                Environment = env,
+            }, ct).ConfigureAwait(false);
+            if (!r.Succeeded)
+            {
+                return "patch does not apply: " + r.Tail(1000).Trim();
+            }
+        }
+        return null;
+    }
+
+    private static void TouchNow(string root, IEnumerable<string> relativePaths)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var p in relativePaths)
+        {
+            var f = Path.Combine(root, p);
+            if (File.Exists(f) && new FileInfo(f).LinkTarget is null)
+            {
+                File.SetLastWriteTimeUtc(f, now);
+            }
+        }
+    }
+
+    private static Task CopyTreeAsync(string from, string to, CancellationToken ct)
+        => ProcessRunner.RunCheckedAsync("cp", ["-a", "--reflink=auto", from, to], new ProcessOptions { Timeout = TimeSpan.FromMinutes(30) }, ct);
+
+    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(500, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Compiler/make error lines of a failed make (at most 15 lines).</summary>
+    internal static string ErrorLines(ProcessResult make)
+    {
+        var all = (make.StandardOutput + "\n" + make.StandardError).Split('\n');
+        var errors = all.Where(l => l.Contains("error:", StringComparison.Ordinal) || l.Contains("Error ", StringComparison.Ordinal) || l.Contains("*** ", StringComparison.Ordinal)).Take(15).ToList();
+        return errors.Count > 0 ? string.Join('\n', errors) : make.Tail(1500).Trim();
+    }
+
+    private async Task<BuildResult> FailAsync(BuildStatus status, string reason, string? commit, string configHash, string logPath, Stopwatch total, Dictionary<string, double> timings, CancellationToken ct)
+    {
+        ArtifactRef? log = null;
+        if (File.Exists(logPath))
+        {
+            await File.AppendAllTextAsync(logPath, $"[kbench] {status}: {reason}\n", CancellationToken.None).ConfigureAwait(false);
+            log = await Artifacts.PutFileAsync(logPath, ct).ConfigureAwait(false);
+        }
+        return new BuildResult(status, reason, commit, configHash, null, log, total.Elapsed.TotalSeconds, timings.GetValueOrDefault("make"), false, 0, timings);
+    }
+
+    private static double Lap(Stopwatch sw)
+    {
+        var s = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        return Math.Round(s, 2);
+    }
+}

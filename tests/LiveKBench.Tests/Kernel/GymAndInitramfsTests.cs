@@ -1,0 +1,94 @@
+using System.IO.Compression;
+using LiveKBench.Gym;
+using LiveKBench.Infrastructure;
+using LiveKBench.Kernel.Build;
+using LiveKBench.Kernel.Vm;
+
+namespace LiveKBench.Tests.Kernel;
+
+public class GymAndInitramfsTests
+{
+    [Fact]
+    public void GymJobRoundTripsThroughJsonWithResults()
+    {
+        var job = GymJob.BuildAndReproduce("j1", new BuildRequest("abc", KernelConfigSpec.FromFragment("-e KASAN"), "--- a/x\n+++ b/x\n"),
+            new ReproduceStageArgs(7, "/r/repro.c", ReproducerKind.C, "BUG: x in y"));
+        var art = new ArtifactRef(new string('a', 64), "/a", 10);
+        job = job with
+        {
+            Stages =
+            [
+                job.Stages[0] with { Status = StageStatus.Succeeded, Build = new BuildResult(BuildStatus.Success, null, "abc", "h", new BuildArtifacts(art, art, art), art, 12.5, 10, true, 1, new Dictionary<string, double> { ["make"] = 10 }) },
+                job.Stages[1],
+            ],
+        };
+        var json = job.ToJson();
+        Assert.Contains("\"stage\":\"reproduce\"", json);
+        var back = GymJob.FromJson(json);
+        Assert.Equal(0, ((ReproduceStageArgs)back.Stages[1].Args).BuildStageIndex);
+        Assert.Equal("-e KASAN", ((BuildStageArgs)back.Stages[0].Args).Request.Config.Fragment);
+        Assert.Equal(12.5, back.Stages[0].Build!.Seconds);
+        Assert.Equal(1, back.ResumeIndex);
+        Assert.Null(back.Verdict());
+    }
+
+    [Fact]
+    public void VerdictOfFailedBuildIsCompilationError()
+    {
+        var job = new GymJob("j", [new GymStage(new BuildStageArgs(new BuildRequest("c", KernelConfigSpec.FromFull("CONFIG_X=y"))), StageStatus.Failed,
+            new BuildResult(BuildStatus.CompilationError, "patch does not apply", "c", "h", null, null, 3, 0, false, 0, new Dictionary<string, double>())),
+            new GymStage(new ReproduceStageArgs(0, "r", ReproducerKind.C, "t"), StageStatus.Skipped)]);
+        var v = job.Verdict()!;
+        Assert.Equal(ReproductionVerdict.CompilationError, v.Verdict);
+        Assert.Equal("patch does not apply", v.Reason);
+    }
+
+    [Fact]
+    public void ConfigHashDependsOnKindAndTextOnly()
+    {
+        Assert.Equal(KernelConfigSpec.FromFragment("-e A\r\n").Hash, KernelConfigSpec.FromFragment("-e A\n").Hash);
+        Assert.NotEqual(KernelConfigSpec.FromFragment("-e A").Hash, KernelConfigSpec.FromFull("-e A").Hash);
+        Assert.Throws<InvalidOperationException>(() => new KernelConfigSpec().Hash);
+    }
+
+    [Fact]
+    public async Task InitramfsIsAValidDeterministicCpioWithInitAndReproducer()
+    {
+        if (!File.Exists("/bin/busybox") || ProcessRunner.FindOnPath("cpio") is null)
+        {
+            Assert.Skip("busybox-static or cpio not installed");
+        }
+        var dir = Directory.CreateTempSubdirectory("kbench-initramfs-").FullName;
+        try
+        {
+            var repro = Path.Combine(dir, "repro-bin");
+            await File.WriteAllTextAsync(repro, "#!/bin/sh\necho hi\n", TestContext.Current.CancellationToken);
+            var a = Path.Combine(dir, "a.cpio.gz");
+            var b = Path.Combine(dir, "b.cpio.gz");
+            var program = new GuestProgram(new Dictionary<string, string> { ["/repro"] = repro }, "/repro");
+            Initramfs.Create(a, program, TimeSpan.FromSeconds(60));
+            Initramfs.Create(b, program, TimeSpan.FromSeconds(60));
+            Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+            var raw = Path.Combine(dir, "raw.cpio");
+            await using (var gz = new GZipStream(File.OpenRead(a), CompressionMode.Decompress))
+            await using (var o = File.Create(raw))
+            {
+                await gz.CopyToAsync(o, TestContext.Current.CancellationToken);
+            }
+            var list = await ProcessRunner.RunCheckedAsync("cpio", ["-it", "-F", raw], cancellationToken: TestContext.Current.CancellationToken);
+            var names = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains("init", names);
+            Assert.Contains("repro", names);
+            Assert.Contains("bin/busybox", names);
+            Assert.Contains("bin/timeout", names);
+            var init = Initramfs.InitScript("/repro", TimeSpan.FromSeconds(60), ConsoleMarkers.Default);
+            Assert.Contains("/bin/timeout 60 /repro", init);
+            Assert.Contains("reboot -f", init);
+            Assert.DoesNotContain("poweroff", init);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Text.Json;
+using LiveKBench.Gym;
+using LiveKBench.Kernel.Build;
+using LiveKBench.Kernel.Git;
+using LiveKBench.Kernel.Vm;
+using LiveKBench.Tests.Support;
+
+namespace LiveKBench.Tests.Kernel;
+
+/// <summary>
+/// Acceptance on the realbugs cases: build kernels from the shared mirror, boot them in QEMU and check verdicts.
+/// Slow (a first full build is 4–8 minutes on 2 cores; later builds are incremental). Uses the TEMPORARY stand-in parser.
+/// </summary>
+[Collection(KernelScratchCollection.Name)]
+[Trait("Category", "Slow")]
+public class KernelEndToEndTests(KernelScratchFixture fx)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string> Cases => ["unix_shutdown", "bridge_add_del_if", "cap_convert_nscap"];
+
+    private static string BugTitle(string name)
+        => JsonDocument.Parse(File.ReadAllText(SharedData.Path("realbugs", name, "bug.json"))).RootElement.GetProperty("title").GetString()!;
+
+    private async Task<ReproductionResult> ReproduceAsync(BuildResult build, string name, int instances = 5)
+    {
+        Assert.True(build.Status == BuildStatus.Success, build.Reason);
+        var r = await fx.Reproduction.RunAsync(new ReproduceRequest(build.Artifacts!.BzImage.Path, SharedData.Path("realbugs", name, "repro.c"), ReproducerKind.C, BugTitle(name), Instances: instances), Ct);
+        fx.Record("reproduce", new { name, r.Verdict, r.CrashTitle, r.SameCrash, r.ReproduceSeconds, accel = fx.Qemu.ProbedAccelerator, instances = r.Instances.Select(i => new { i.Verdict, i.Seconds, i.ConsolePath }) });
+        return r;
+    }
+
+    /// <summary>A patch that appends a line of invalid C at the end of <paramref name="path"/>.</summary>
+    private async Task<string> SyntaxErrorPatchAsync(string commit, string path)
+    {
+        var text = await fx.Mirror.Git.RunCheckedAsync(["show", $"{commit}:{path}"], cancellationToken: Ct);
+        var lines = text.Split('\n');
+        var n = lines.Length;
+        var ctx = lines[^3..];
+        return $"--- a/{path}\n+++ b/{path}\n@@ -{n - 2},3 +{n - 2},4 @@\n" + string.Concat(ctx.Select(l => " " + l + "\n")) + "+this is not C at all(\n";
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task RealBugAcceptance(string name)
+    {
+        fx.RequireTarball();
+        var commits = await fx.BugCommitsAsync(name);
+        var cfg = KernelScratchFixture.CaseConfig(name);
+        var fix = await File.ReadAllTextAsync(SharedData.Path("realbugs", name, "fix.patch"), Ct);
+
+        // baseline: parent of fix, no patch → the bug's own crash
+        var baseline = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg));
+        Assert.Equal(BuildStatus.Success, baseline.Status);
+        var baseRun = await ReproduceAsync(baseline, name);
+        Assert.Equal(ReproductionVerdict.Reproduced, baseRun.Verdict);
+        Assert.True(baseRun.SameCrash, baseRun.CrashTitle);
+
+        // developer fix, through a Gym job (build + reproduce stages) → not reproduced in 5/5 instances
+        var worker = new GymWorker(fx.Builder, fx.Reproduction);
+        var job = GymJob.BuildAndReproduce("accept-" + name, new BuildRequest(commits.ParentOfFix, cfg, fix),
+            new ReproduceStageArgs(0, SharedData.Path("realbugs", name, "repro.c"), ReproducerKind.C, BugTitle(name)));
+        job = GymJob.FromJson(job.ToJson());
+        await fx.BuildGate.WaitAsync(Ct);
+        try
+        {
+            job = await worker.RunAsync(job, cancellationToken: Ct);
+        }
+        finally
+        {
+            fx.BuildGate.Release();
+        }
+        job = GymJob.FromJson(job.ToJson());
+        var fixBuild = job.Stages[0].Build!;
+        fx.Record("build", new { commit = commits.ParentOfFix, patch = fix.Length, fixBuild.Status, fixBuild.Seconds, fixBuild.MakeSeconds, fixBuild.Incremental, fixBuild.CompiledFiles, fixBuild.Timings });
+        Assert.Equal(BuildStatus.Success, fixBuild.Status);
+        Assert.True(fixBuild.Incremental);
+        Assert.InRange(fixBuild.CompiledFiles, 1, 10);
+        var fixVerdict = job.Verdict()!;
+        fx.Record("reproduce", new { name = name + "+fix", fixVerdict.Verdict, fixVerdict.ReproduceSeconds, instances = fixVerdict.Instances.Select(i => new { i.Verdict, i.Seconds }) });
+        Assert.True(fixVerdict.Verdict == ReproductionVerdict.NotReproduced, fixVerdict.Reason);
+        Assert.Equal(5, fixVerdict.Instances.Count(i => i.Verdict == ReproductionVerdict.NotReproduced));
+
+        // empty patch → same as baseline
+        var empty = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg, ""));
+        Assert.Equal(BuildStatus.Success, empty.Status);
+        Assert.Equal(0, empty.CompiledFiles);
+        Assert.Equal(ReproductionVerdict.Reproduced, (await ReproduceAsync(empty, name, 2)).Verdict);
+
+        // syntax error → compilation error with the compiler's message
+        var file = PatchSanitizer.Sanitize(fix).Paths[0];
+        var broken = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg, await SyntaxErrorPatchAsync(commits.ParentOfFix, file)));
+        Assert.Equal(BuildStatus.CompilationError, broken.Status);
+        Assert.Contains("error", broken.Reason);
+        Assert.NotNull(broken.BuildLog);
+
+        // a patch that does not apply → compilation error
+        var stale = await fx.BuildAsync(new BuildRequest(commits.FixCommit, cfg, fix));
+        Assert.Equal(BuildStatus.CompilationError, stale.Status);
+        Assert.Contains("does not apply", stale.Reason);
+    }
+
+    [Fact]
+    public async Task KernelThatCannotBootIsBootError()
+    {
+        fx.RequireTarball();
+        var commits = await fx.BugCommitsAsync("unix_shutdown");
+        // no initramfs support: the kernel panics "VFS: Unable to mount root fs" before user space
+        var cfg = KernelConfigSpec.FromFragment(File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "config.fragment")) + "\n-d BLK_DEV_INITRD\n");
+        var build = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg));
+        var r = await ReproduceAsync(build, "unix_shutdown", 2);
+        Assert.True(r.Verdict == ReproductionVerdict.BootError, r.Reason);
+    }
+
+    [Fact]
+    public async Task KeptDirModesBothGiveCorrectIncrementalBuilds()
+    {
+        fx.RequireTarball();
+        var name = "unix_shutdown";
+        var commits = await fx.BugCommitsAsync(name);
+        var cfg = KernelScratchFixture.CaseConfig(name);
+        var fix = await File.ReadAllTextAsync(SharedData.Path("realbugs", name, "fix.patch"), Ct);
+        var locked = new KernelBuilder(fx.Mirror, fx.Builder.Options with { KeptDirMode = KeptDirMode.Lock });
+        var copyFix = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg, fix));
+        var lockFix = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg, fix), locked);
+        // after a patched lock-mode build the kept directory holds patched objects: the next (unpatched) build must rebuild them
+        var lockEmpty = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg), locked);
+        fx.Record("keptDirModes", new { copy = copyFix.Timings, lockFix = lockFix.Timings, lockEmpty = lockEmpty.Timings, lockEmptyCompiled = lockEmpty.CompiledFiles });
+        Assert.Equal(BuildStatus.Success, lockFix.Status);
+        Assert.InRange(lockFix.CompiledFiles, 1, 10);
+        Assert.InRange(lockEmpty.CompiledFiles, 1, 10);
+        Assert.Equal(ReproductionVerdict.Reproduced, (await ReproduceAsync(lockEmpty, name, 2)).Verdict);
+        Assert.Equal(ReproductionVerdict.NotReproduced, (await ReproduceAsync(lockFix, name, 2)).Verdict);
+        Assert.Equal(copyFix.Artifacts!.BzImage.Sha256, lockFix.Artifacts!.BzImage.Sha256);
+    }
+
+    [Fact]
+    public async Task MirrorAndBugCommitHashesAreDeterministic()
+    {
+        fx.RequireTarball();
+        var other = Path.Combine(fx.Root, "mirror-check-" + Guid.NewGuid().ToString("N")[..8] + ".git");
+        try
+        {
+            var m2 = await KernelMirror.FromTarballAsync(KernelScratchFixture.Tarball, other, Ct);
+            Assert.Equal(fx.SourceCommit, await m2.SourceCommitAsync(Ct));
+            var fix = await File.ReadAllTextAsync(SharedData.Path("realbugs", "unix_shutdown", "fix.patch"), Ct);
+            var a = await fx.BugCommitsAsync("unix_shutdown");
+            var b = await m2.CreateBugCommitsAsync(await m2.SourceCommitAsync(Ct), fix, "unix_shutdown", Ct);
+            Assert.Equal(a, b);
+            Assert.Equal(b, await m2.CreateBugCommitsAsync(await m2.SourceCommitAsync(Ct), fix, "unix_shutdown", Ct)); // idempotent
+            // the fix commit's tree is the shipped source again
+            Assert.Equal(await m2.Git.RunCheckedAsync(["rev-parse", b.FixCommit + "^{tree}"], cancellationToken: Ct), await m2.Git.RunCheckedAsync(["rev-parse", KernelMirror.SourceRef + "^{tree}"], cancellationToken: Ct));
+            fx.Record("mirror", new { commit = fx.SourceCommit, a.ParentOfFix, a.FixCommit });
+        }
+        finally
+        {
+            KernelMirror.DeleteDirectory(other);
+        }
+    }
+
+    [Fact]
+    public async Task WorktreesAreRemovedOnDisposeCancelAndAfterAKilledProcess()
+    {
+        fx.RequireTarball();
+        var root = Path.Combine(fx.Root, "wt-test");
+        var p1 = Path.Combine(root, "a");
+        await using (var wt = await fx.Mirror.AddWorktreeAsync(p1, fx.SourceCommit, Ct))
+        {
+            Assert.True(File.Exists(Path.Combine(wt.Path, "Makefile")));
+        }
+        Assert.False(Directory.Exists(p1));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var p2 = Path.Combine(root, "b");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fx.Mirror.AddWorktreeAsync(p2, fx.SourceCommit, cts.Token));
+        Assert.False(Directory.Exists(p2));
+
+        // simulate a killed job: a work tree whose owner file names a dead process
+        var p3 = Path.Combine(root, "c");
+        var wt3 = await fx.Mirror.AddWorktreeAsync(p3, fx.SourceCommit, Ct);
+        await File.WriteAllTextAsync(p3 + ".owner", "999999 1\n", Ct);
+        var removed = await fx.Mirror.PruneStaleWorktreesAsync(root, Ct);
+        Assert.Contains(p3, removed);
+        Assert.False(Directory.Exists(p3));
+        var list = await fx.Mirror.Git.RunCheckedAsync(["worktree", "list", "--porcelain"], cancellationToken: Ct);
+        Assert.DoesNotContain(p3, list);
+        await wt3.DisposeAsync();
+    }
+}
