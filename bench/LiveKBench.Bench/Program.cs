@@ -22,6 +22,14 @@ switch (mode)
             Console.WriteLine($"passed {files.Count - fails}/{files.Count}");
             return 0;
         }
+    case "show":
+        {
+            var f = CorpusFile.Load(dir);
+            var rep = CrashReportParser.Parse(f.Log);
+            Console.WriteLine(rep?.Text);
+            Console.WriteLine($"TITLE={rep?.Title} CORRUPTED={rep?.Corrupted} {rep?.CorruptedReason}");
+            return 0;
+        }
     case "crash-reports":
         return CrashReportsBench.Run(dir, args.Length > 2 ? args[2] : Path.Combine("bench", "results"));
     default:

@@ -9,6 +9,7 @@ namespace LiveKBench.Kernel.CrashReports;
 internal static class LinuxOopses
 {
     private const string Ws = "[\t\n\v\f\r ]";
+    private const string CallTraceRe = @"Call (?:T|t)race:|Backtrace:";
 
     // Frame lines: "[<pc>] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)".
     public static readonly Regex[] FrameRes =
@@ -23,7 +24,7 @@ internal static class LinuxOopses
 
     public static readonly Regex[] StackStartRes =
     [
-        Rx.C(@"Call (?:T|t)race:"),
+        Rx.C(CallTraceRe),
         Rx.C(@"Allocated:"),
         Rx.C(@"Allocated by task [0-9]+:"),
         Rx.C(@"Freed:"),
@@ -38,7 +39,6 @@ internal static class LinuxOopses
         Rx.C(@"Uninit was created at"),
         Rx.C(@"Local variable .* created at"),
         Rx.C(@"Exception stack"),
-        Rx.C(@"^ *<IRQ>$"),
     ];
 
     public static readonly Regex[] CorruptedLines =
@@ -76,20 +76,20 @@ internal static class LinuxOopses
         "^preempt_schedule", "^__schedule", "^schedule$", "^schedule_timeout", "^io_schedule", "^irq_exit", "^__local_bh",
         "^_?_?local_irq", "^_?_?raw_", "^trace_hardirqs", "^lockref_", "^__might_sleep", "^___might_sleep",
         "^might_sleep", "^__cant_sleep", "^rcu_lock_", "^rcu_read_", "^__rcu_read_", "^__virt_addr_valid",
-        "^__phys_addr", "^page_to_", "^virt_to_", "^_find_next", "^find_next_bit$",
+        "^__phys_addr", "^page_to_", "^virt_to_", "^_find_next",
         "^skb_put", "^skb_push", "^skb_pull", "^skb_over_panic", "^skb_under_panic", "^skb_panic",
         "^__alloc_skb", "^alloc_skb", "^__netdev_alloc_skb", "^__napi_alloc_skb", "^netdev_alloc_skb",
         "^sock_kmalloc", "^sock_kfree", "^kmalloc", "^__kmalloc", "^kmem_", "^kzalloc", "^kcalloc", "^vmalloc",
         "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kmemdup", "^memdup_user", "^strndup_user", "^__kmemdup",
         "^__get_free_pages", "^get_zeroed_page", "^__alloc_pages", "^alloc_pages", "^folio_alloc", "^__folio_alloc",
-        "^ida_", "^idr_", "^xa_", "^__xa_", "^radix_tree_",
+        "^ida_", "^idr_", "^xa_", "^__xa_", "^radix_tree_", "panic", "assert", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add",
     ];
 
-    private static readonly Regex?[] CallTraceStack = [Rx.C(@"Call (?:T|t)race:"), null];
+    private static readonly Regex?[] CallTraceStack = [Rx.C(CallTraceRe), null];
     private static readonly Regex RipRe = Rx.C(
         @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))");
 
-    private static Regex?[] RipCallTrace() => [RipRe, Rx.C(@"Call (?:T|t)race:"), null];
+    private static Regex?[] RipCallTrace() => [RipRe, Rx.C(CallTraceRe), null];
 
     private static StackSpec RipStack(params string[] skip) => new() { Parts = RipCallTrace(), ExtraSkip = skip };
 
@@ -117,7 +117,7 @@ internal static class LinuxOopses
 
     private static readonly Regex?[] RcuParts =
     [
-        Rx.C(@"(?:apic_timer_interrupt|Exception stack|el1h_64_irq|<IRQ>|Call Trace:\n.*<IRQ>)"), null,
+        Rx.C(@"apic_timer_interrupt|Exception stack|el1h_64_irq"), null,
     ];
 
     private static readonly string[] KasanSkip = ["slab_", "kfree", "vunmap", "vfree", "^__put_page", "^put_page"];
@@ -135,11 +135,11 @@ internal static class LinuxOopses
                 [
                     F(@"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9]+)",
                         "KASAN: %[1]v %[3]v in %[4]v",
-                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), Rx.C(@"Call (?:T|t)race:"), null], ExtraSkip = ["^__put_page", "^put_page"] },
+                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), Rx.C(CallTraceRe), null], ExtraSkip = ["^__put_page", "^put_page"] },
                         alt: ["bad-access in %[4]v"]),
                     F(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}",
                         "KASAN: invalid-free in %[2]v",
-                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"), Rx.C(@"Call (?:T|t)race:"), null], ExtraSkip = KasanSkip },
+                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"), Rx.C(CallTraceRe), null], ExtraSkip = KasanSkip },
                         alt: ["invalid-free in %[2]v"]),
                     F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v", noStack: true),
                     F(@"BUG: KASAN: (.*)", "KASAN: %[1]v", noStack: true, corrupted: true),
@@ -149,12 +149,10 @@ internal static class LinuxOopses
                     F(@"BUG: KMSAN: ([a-z\-]+) in {{FUNC}}", "KMSAN: %[1]v in %[3]v",
                         new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["^copy_to_user", "^_copy_to_user", "^instrument_", "^kmsan_"] },
                         alt: ["KMSAN origin in %[4]v"]),
-                    F(@"BUG: KCSAN: data-race in {{FUNC}} / {{FUNC}}", "KCSAN: data-race in %[3]v / %[4]v",
+                    F(@"BUG: KCSAN: data-race in", "KCSAN: data-race in %[1]v / %[2]v",
                         new StackSpec { Parts = [Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to 0x[0-9a-f]+ of [0-9]+ bytes by (?:task|interrupt) [0-9]* ?on cpu [0-9]+:"), null, Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to 0x[0-9a-f]+ of [0-9]+ bytes by (?:task|interrupt) [0-9]* ?on cpu [0-9]+:"), null], ExtraSkip = ["^_find_next", "^find_next"] }),
-                    F(@"BUG: KCSAN: data-race in {{FUNC}}", "KCSAN: data-race in %[2]v",
-                        new StackSpec { Parts = [Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to"), null] }),
-                    F(@"BUG: KCSAN: assert: race in {{FUNC}} / {{FUNC}}", "KCSAN: assert: race in %[3]v / %[4]v",
-                        new StackSpec { Parts = [Rx.C(@"(?:read|write|assert no accesses|assert no writes)"), null, Rx.C(@"(?:read|write|assert no accesses|assert no writes)"), null] }),
+                    F(@"BUG: KCSAN: assert: race in", "KCSAN: assert: race in %[1]v",
+                        new StackSpec { Parts = [Rx.C(@"(?:read|write|assert no accesses|assert no writes).* on cpu [0-9]+:"), null] }),
                     F(@"BUG: KFENCE: (use-after-free|out-of-bounds|invalid) (read|write) in {{FUNC}}", "KFENCE: %[1]v %[2]v in %[4]v",
                         new StackSpec { Parts = [Rx.C(@"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}"), null] }, alt: ["bad-access in %[4]v"]),
                     F(@"BUG: KFENCE: invalid free in {{FUNC}}", "KFENCE: invalid free in %[2]v",
@@ -167,32 +165,30 @@ internal static class LinuxOopses
                         "BUG: unable to handle kernel NULL pointer dereference in %[1]v", RipStack(), alt: ["bad-access in %[1]v"]),
                     F(@"BUG: unable to handle kernel", "BUG: unable to handle kernel", noStack: true, corrupted: true),
                     F(@"BUG: (spinlock [a-z ]+|rwlock [a-z ]+|spinlock lockup suspected) on CPU", "BUG: %[1]v in %[2]v", TraceStack("^spin_", "^_raw_spin", "^do_raw_spin", "^rwlock", "^do_raw_", "spin_bug", "spin_dump")),
-                    F(@"BUG: soft lockup", "BUG: soft lockup in %[1]v", StallStack(RipRe, null), alt: ["stall in %[1]v"]),
-                    F(@"BUG: .*still has locks held!", "BUG: still has locks held in %[1]v", RipStack("^exit_to_user", "^syscall_exit", "^do_syscall")),
+                    F(@"BUG: soft lockup", "BUG: soft lockup in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stall in %[1]v"]),
+                    F(@"BUG: .*still has locks held!", "BUG: still has locks held in %[1]v", LockAtStack()),
                     F(@"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"lock held when returning to user space"), Rx.C(@"#0:.*, at: {{FUNC}}")] }),
+                        LockAtStack()),
                     F(@"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}")] }),
-                    F(@"BUG: held lock freed!", "BUG: held lock freed in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"#0: .* \(.*\), at: {{PC}} +{{FUNC}}|#0: .*, at: {{FUNC}}")] }),
+                    F(@"BUG: held lock freed!", "BUG: held lock freed in %[1]v", LockAtStack()),
                     F(@"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", noStack: true),
                     F(@"BUG: non-zero nr_ptes on freeing mm", "BUG: non-zero nr_ptes on freeing mm", noStack: true),
                     F(@"BUG: non-zero nr_pmds on freeing mm", "BUG: non-zero nr_pmds on freeing mm", noStack: true),
-                    F(@"BUG: Dentry .* still in use \([0-9]+\) \[(unmount of [^\]]+)\]", "BUG: Dentry still in use in %[2]v",
-                        TraceStack("umount_check", "d_walk", "shrink_dcache", "do_one_tree", "dcache", "dput", "generic_shutdown_super", "kill_anon_super", "kill_litter_super", "kill_block_super"),
-                        alt: ["BUG: Dentry still in use [%[1]v]"]),
+                    F(@"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]", "BUG: Dentry still in use in %[1]v",
+                        noStack: true, alt: ["BUG: Dentry still in use [%[1]v of %[2]v]"]),
                     F(@"BUG: Bad page state in process", "BUG: Bad page state in %[1]v", TraceStack("free_pages", "free_unref_page", "__free_page", "free_page", "bad_page", "put_page", "release_pages", "folio")),
                     F(@"BUG: Bad page map in process", "BUG: Bad page map in %[1]v", TraceStack("print_bad_pte", "vm_normal_page", "zap_", "unmap_", "print_bad")),
                     F(@"BUG: workqueue lockup", "BUG: workqueue lockup", noStack: true),
                     F(@"BUG: sleeping function called from invalid context at (.*)", "BUG: sleeping function called from invalid context in %[2]v", TraceStack()),
-                    F(@"BUG: using __this_cpu_([a-z_]+)\(\) in preemptible", "BUG: using __this_cpu_%[1]v() in %[2]v", TraceStack("check_preemption_disabled")),
-                    F(@"BUG: using smp_processor_id\(\) in preemptible", "BUG: using smp_processor_id() in %[1]v", TraceStack("check_preemption_disabled")),
+                    F(@"BUG: using __this_cpu_([a-z_]+)\(\) in preemptible", "BUG: using __this_cpu_%[1]v() in preemptible code in %[2]v", TraceStack("check_preemption_disabled", "__this_cpu_preempt_check")),
+                    F(@"BUG: using smp_processor_id\(\) in preemptible", "BUG: using smp_processor_id() in preemptible code in %[1]v", TraceStack("check_preemption_disabled", "debug_smp_processor_id")),
                     F(@"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"last function: {{FUNC}}")] }),
                     F(@"BUG: memory leak", "memory leak in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
-                    F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(@"Call (?:T|t)race:"), null), alt: ["stack-overflow in %[1]v"]),
-                    F(@"BUG: Invalid wait context", "BUG: Invalid wait context in %[1]v", TraceStack()),
+                    F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stack-overflow in %[1]v"]),
+                    F(@"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", TraceStack()),
                     F(@"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v", TraceStack("^schedule", "^__schedule", "schedule_debug", "^preempt_schedule", "^io_schedule", "do_nanosleep", "^hrtimer_nanosleep", "^__cond_resched", "^_cond_resched")),
                     F(@"BUG: MAX_LOCKDEP", "BUG: MAX_LOCKDEP", noStack: true),
                     F(@"BUG:" + Ws + "*(?:\n|\\z)", "BUG: corrupted", noStack: true, corrupted: true),
@@ -201,6 +197,8 @@ internal static class LinuxOopses
                 [
                     Rx.C(@"BUG: KASAN: bad-access in x86_64_start_kernel"),
                     Rx.C(@"BUG: KASAN: slab-out-of-bounds in quarantine_put"),
+                    Rx.C(@"ODEBUG:"),
+                    Rx.C(@"ODEBUG disabled"),
                 ],
             },
             new()
@@ -209,17 +207,17 @@ internal static class LinuxOopses
                 Formats =
                 [
                     F(@"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)", "WARNING: ODEBUG bug in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"ODEBUG:.*hint: {{FUNC}}|ODEBUG:"), Rx.C(@"Call (?:T|t)race:"), null], ExtraSkip = ["debug_", "__debug_", "timer_", "^kfree", "__free_", "free_", "slab_", "kmem_cache_free", "cancel_", "destroy_", "^__init_work", "^init_timer", "^hrtimer_", "^__hrtimer", "^put_", "^__put"] }),
+                        new StackSpec { Parts = [RipRe, Rx.C(CallTraceRe), null], ExtraSkip = ["debug_", "__debug_", "timer_", "^kfree", "__free_", "free_", "slab_", "kmem_cache_free", "cancel_", "destroy_", "^__init_work", "^init_timer", "^hrtimer_", "^__hrtimer", "^put_", "^__put"] }),
                     F(@"WARNING: .*mm/usercopy\.c", "WARNING: bad usercopy in %[1]v", WarnStack("usercopy", "__check_object_size", "check_object_size")),
                     F(@"WARNING: .*lib/kobject\.c", "WARNING: kobject bug in %[1]v", WarnStack("kobject_", "^kobj_")),
                     F(@"WARNING: .*fs/proc/generic\.c", "WARNING: proc registration bug in %[1]v", WarnStack("proc_")),
                     F(@"WARNING: .*lib/refcount\.c", "WARNING: refcount bug in %[1]v", WarnStack("refcount", "^kobject_", "^put_", "^get_")),
                     F(@"WARNING: .*kernel/locking/lockdep\.c.*lock_", "WARNING: locking bug in %[1]v", WarnStack("lockdep_", "^lock_", "__lock_", "^check_", "^validate_", "^look_up_lock_class", "^register_lock_class", "^hlock_", "^__lock_acquire")),
-                    F(@"WARNING: .*mm/(?:slab_common|page_alloc|util|slub|slab)\.c.* (?:kmalloc|krealloc|__alloc_pages|__kmalloc|kvmalloc|kmalloc_slab|__alloc_pages_slowpath|__alloc_frozen)", "WARNING: kmalloc bug in %[1]v",
+                    F(@"WARNING: .*mm/(?:slab_common|util)\.c.* (?:kmalloc|krealloc|__kmalloc|kvmalloc|kmalloc_slab)", "WARNING: kmalloc bug in %[1]v",
                         WarnStack("^kmalloc", "^__kmalloc", "^kvmalloc", "^kvzalloc", "^kzalloc", "^kcalloc", "^krealloc", "^__alloc_pages", "^alloc_pages", "^__get_free", "^kmemdup", "^memdup", "^vmemdup", "^kvcalloc", "kmalloc_slab", "^folio_alloc")),
                     F(@"WARNING: .*mm/vmalloc\.c.*__vmalloc_node", "WARNING: zero-size vmalloc in %[1]v", WarnStack("^vmalloc", "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kvcalloc")),
+                    F(@"WARNING: .* at {{SRC}} usb_submit_urb", "WARNING in %[2]v/usb_submit_urb", WarnStack("usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg")),
                     F(@"WARNING: .* at {{SRC}} {{FUNC}}", "WARNING in %[3]v", WarnStack()),
-                    F(@"WARNING: .*(?:at|in) ([a-zA-Z0-9_/.-]+:[0-9]+ )?{{FUNC}}", "WARNING in %[3]v", WarnStack()),
                     F(@"WARNING: possible circular locking dependency detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: possible irq lock inversion dependency detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
@@ -233,12 +231,11 @@ internal static class LinuxOopses
                     F(@"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack frame pointer has bad value", noStack: true),
                     F(@"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}")] }),
-                    F(@"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"#0: .* \(.*\), at: {{PC}} +{{FUNC}}|#0: .*, at: {{FUNC}}")] }),
-                    F(@"WARNING: kernel stack regs", "WARNING: kernel stack regs has bad value", noStack: true),
-                    F(@"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v", RipStack("^exit_to_user", "^syscall_exit", "^do_syscall")),
+                    F(@"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v", LockAtStack()),
+                    F(@"WARNING: kernel stack (?:regs|frame pointer) at .* has bad", "WARNING: kernel stack regs has bad value", noStack: true),
+                    F(@"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v", LockAtStack()),
                     F(@"WARNING: lock held when returning to user space", "WARNING: lock held when returning to user space in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"lock held when returning to user space"), Rx.C(@"#0:.*, at: {{FUNC}}")] }),
+                        LockAtStack()),
                     F(@"WARNING: Nested lock was not taken", "WARNING: nested lock was not taken in %[1]v", TraceStack()),
                     F(@"WARNING:" + Ws + "*(?:\n|\\z)", "WARNING: corrupted", noStack: true, corrupted: true),
                 ],
@@ -254,6 +251,8 @@ internal static class LinuxOopses
                     Rx.C(@"WARNING: kernel not compiled with CPU_SRSO"),
                     Rx.C(@"EXT4-[Ff][Ss](?: \(.*\))?:"),
                     Rx.C(@"WARNING: mmu_notifier"),
+                    Rx.C(@"WARNING: .* uses wireless extensions"),
+                    Rx.C(@"[A-Za-z0-9_]WARNING:"),
                 ],
             },
             new()
@@ -273,8 +272,9 @@ internal static class LinuxOopses
                         StallStack(RcuParts), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh)_state detected stalls? on CPU", "INFO: rcu detected stall in %[1]v",
                         StallStack(RcuParts), alt: ["stall in %[1]v"]),
-                    F(@"INFO: rcu_(?:preempt|sched|bh) detected stalls", "INFO: rcu detected stall", noStack: true),
-                    F(@"INFO: task .{1,20}:[0-9]+ blocked for more than [0-9]+ seconds", "INFO: task hung in %[1]v",
+                    F(@"INFO: rcu_(?:preempt|sched|bh|tasks) detected stalls", "INFO: rcu detected stall in %[1]v",
+                        StallStack(RcuParts), alt: ["stall in %[1]v"]),
+                    F(@"INFO: task .{1,20}:[0-9]+ blocked(?: in I/O wait)? for more than [0-9]+ seconds", "INFO: task hung in %[1]v",
                         new StackSpec { Parts = CallTraceStack, Extractor = Extractors.HungTask }, alt: ["hang in %[1]v"]),
                     F(@"INFO: task .{1,20}:[0-9]+ can't die for more than [0-9]+ seconds", "INFO: task can't die in %[1]v",
                         new StackSpec { Parts = CallTraceStack, Extractor = Extractors.HungTask }, alt: ["hang in %[1]v"]),
@@ -288,8 +288,8 @@ internal static class LinuxOopses
                 [
                     Rx.C(@"INFO: lockdep is turned off"),
                     Rx.C(@"INFO: Stall ended before state dump start"),
-                    Rx.C(@"INFO: NMI handler .* took too long to run"),
-                    Rx.C(@"_INFO::"),
+                    Rx.C(@"INFO: NMI handler .* took too long"),
+                    Rx.C(@"[A-Za-z0-9_]INFO:"),
                     Rx.C(@"INFO: recovery required on readonly filesystem"),
                     Rx.C(@"(?:ext4|EXT4-fs|ocfs2|OCFS2|xfs|XFS).*INFO:"),
                     Rx.C(@"INFO: Object .* @ .* from"),
@@ -334,7 +334,7 @@ internal static class LinuxOopses
                 Header = "kernel BUG",
                 Formats =
                 [
-                    F(@"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v", new StackSpec { Parts = [RipRe, Rx.C(@"Call (?:T|t)race:"), null], ExtraSkip = ["usercopy", "__check_object_size", "check_object_size"] }),
+                    F(@"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v", new StackSpec { Parts = [RipRe, Rx.C(CallTraceRe), null], ExtraSkip = ["usercopy", "__check_object_size", "check_object_size"] }),
                     F(@"kernel BUG at lib/list_debug\.c", "BUG: corrupted list in %[1]v", new StackSpec { Parts = RipCallTrace(), ExtraSkip = ["^__list_", "^list_", "^hlist_", "^__hlist_"] }, alt: ["bad-access in %[1]v"]),
                     F(@"kernel BUG at (?:.*)", "kernel BUG in %[1]v", RipStack()),
                     F(@"kernel BUG", "kernel BUG in %[1]v", RipStack()),
@@ -359,8 +359,12 @@ internal static class LinuxOopses
                     F(@"UBSAN: ([a-zA-Z0-9-]+) in", "UBSAN: %[1]v in %[2]v", TraceStack("^ubsan", "^__ubsan")),
                 ],
             },
+            G("VFS: Close: file count is zero",
+                F(@"VFS: Close: file count is zero", "VFS: Close: file count is zero (use-after-free)", noStack: true)),
+            G("VFS: Busy inodes after unmount",
+                F(@"VFS: Busy inodes after unmount", "VFS: Busy inodes after unmount (use-after-free)", noStack: true)),
             G("Booting the kernel.",
-                F(@"Booting the kernel\.", "unexpected kernel reboot", noStack: true)),
+                F(@"Booting the kernel\.", "unexpected kernel reboot", noStack: true)).Suppress(@"'.*Booting the kernel"),
             G("unregister_netdevice: waiting for",
                 F(@"unregister_netdevice: waiting for (?:.*) to become free", "unregister_netdevice: waiting for DEV to become free", noStack: true)),
             new()
@@ -386,14 +390,22 @@ internal static class LinuxOopses
             G("rust_kernel: panicked",
                 F(@"rust_kernel: panicked at [^\n]*?\n(?:.*\n)*?.*?(?:\[ *[CT][0-9]+\] )?([a-z][^\n]*?)\n", "%[1]v in %[2]v", RipStack("^rust_begin_unwind", "^rust_helper_", "^core::panicking", "^__rust", "panic", "^<core::"))),
             // syzkaller / Go failures.
-            G("fatal error:",
-                F(@"fatal error:", "go runtime error", noStack: true)),
+            new()
+            {
+                Header = "fatal error:",
+                Formats = [F(@"fatal error:", "go runtime error", noStack: true)],
+                Suppressions = [Rx.C(@"^.+fatal error:")],
+            },
             G("SYZFAIL:",
                 F(@"SYZFAIL:(.*)", "SYZFAIL:%[1]v", noStack: true)),
             G("SYZFATAL:",
                 F(@"SYZFATAL:(.*)()", "SYZFATAL:%[1]v", noStack: true, alt: ["SYZFATAL%[2]v"])),
-            G("panic:",
-                F(@"panic: (.*)", "panic: %[1]v", noStack: true)),
+            new()
+            {
+                Header = "panic:",
+                Formats = [F(@"panic: (.*)", "panic: %[1]v", noStack: true)],
+                Suppressions = [Rx.C(@"^.+panic:")],
+            },
         };
         var globalSkip = string.Join("|", GlobalSkip);
         foreach (var g in groups)
@@ -417,8 +429,13 @@ internal static class LinuxOopses
 
     private static StackSpec LockdepStack() => new()
     {
-        Parts = [Rx.C(@"is trying to acquire lock:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null],
+        Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
         ExtraSkip = ["^lock_sock", "^release_sock", "^rtnl_", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
+    };
+
+    private static StackSpec LockAtStack() => new()
+    {
+        Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
     };
 
     private static OopsGroup G(string header, params OopsFormat[] formats) => new() { Header = header, Formats = formats };

@@ -47,7 +47,13 @@ internal sealed class OopsGroup
 
     public OopsFormat[] Formats { get; init; } = [];
 
-    public Regex[] Suppressions { get; init; } = [];
+    public Regex[] Suppressions { get; set; } = [];
+
+    public OopsGroup Suppress(params string[] patterns)
+    {
+        Suppressions = [.. Suppressions, .. patterns.Select(Rx.C)];
+        return this;
+    }
 
     public OopsGroup Init()
     {
