@@ -32,6 +32,8 @@ public static class CrashReportParser
         Rx.C(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:"),
         Rx.C(@"Backtrace:"),
         Rx.C(@"Uninit was stored to memory at"),
+        Rx.C(@"Uninit was created at"),
+        Rx.C(@"Local variable .* created at"),
     ];
 
     private static readonly (byte[] Literal, Regex? Re)[] Suppressions =

@@ -11,6 +11,9 @@ internal static class LinuxOopses
     private const string Ws = "[\t\n\v\f\r ]";
     private const string CallTraceRe = @"Call (?:T|t)race:|Backtrace:";
 
+    private static readonly Regex RipLineRe = Rx.C(
+        @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))");
+
     // Frame lines: "[<pc>] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)".
     public static readonly Regex[] FrameRes =
     [
@@ -20,6 +23,7 @@ internal static class LinuxOopses
         Rx.C(@"PC is at {{FUNC}}"),
         Rx.C(@"^ *(?:{{PC}} )?\[<[0-9a-f]+>\] \(?{{FUNC}}"),
         Rx.C(@"^ *\[<[0-9a-f]+>\] {{FUNC}}"),
+        RipLineRe,
     ];
 
     public static readonly Regex[] StackStartRes =
@@ -70,7 +74,7 @@ internal static class LinuxOopses
         "^kfree", "^kvfree", "^__kfree", "^free_object", "^vfree", "^__vunmap", "^kzfree",
         "^__wait_for_common", "^wait_for_completion", "^__flush_work", "^flush_work", "^__cancel_work",
         "^queue_work", "^__queue_work", "^queue_delayed_work", "^mod_timer", "^__mod_timer", "^add_timer", "^del_timer",
-        "^call_rcu", "^__call_rcu", "^rcu_barrier", "^synchronize_rcu_expedited",
+        "^call_rcu", "^__call_rcu", "^rcu_barrier", "apic_timer_interrupt",
         "^preempt_schedule", "^__schedule", "^schedule$", "^schedule_timeout", "^io_schedule", "^irq_exit", "^__local_bh",
         "^_?_?local_irq", "^_?_?raw_", "^trace_hardirqs", "^lockref_", "^__might_sleep", "^___might_sleep",
         "^might_sleep", "^__cant_sleep", "^rcu_lock_", "^rcu_read_", "^__rcu_read_", "^__virt_addr_valid",
@@ -84,8 +88,8 @@ internal static class LinuxOopses
     ];
 
     private static readonly Regex?[] CallTraceStack = [Rx.C(CallTraceRe), null];
-    private static readonly Regex RipRe = Rx.C(
-        @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))");
+    private static readonly Regex RipRe = RipLineRe;
+
 
     private static Regex?[] RipCallTrace() => [RipRe, Rx.C(CallTraceRe), null];
 
@@ -205,12 +209,12 @@ internal static class LinuxOopses
                 Formats =
                 [
                     F(@"WARNING: .*lib/debugobjects\.c", "WARNING: ODEBUG bug in %[1]v",
-                        new StackSpec { Parts = [RipRe, Rx.C(CallTraceRe), null], Parts2 = CallTraceStack, ExtraSkip = ["debug_", "__debug_", "timer_", "^kfree", "__free_", "free_", "slab_", "kmem_cache_free", "cancel_", "destroy_", "^__init_work", "^init_timer", "^hrtimer_", "^__hrtimer", "^put_", "^__put"] }),
+                        new StackSpec { Parts = [RipRe, Rx.C(CallTraceRe), null], Parts2 = CallTraceStack, ExtraSkip = ["debug_", "__debug_", "timer_", "^kfree", "__free_", "^free_", "slab_", "kmem_cache_free", "cancel_", "destroy_", "^__init_work", "^init_timer", "^hrtimer_", "^__hrtimer", "^put_", "^__put"] }),
                     F(@"WARNING: .*mm/usercopy\.c", "WARNING: bad usercopy in %[1]v", WarnStack("usercopy", "__check_object_size", "check_object_size")),
                     F(@"WARNING: .*lib/kobject\.c", "WARNING: kobject bug in %[1]v", WarnStack("kobject_", "^kobj_")),
                     F(@"WARNING: .*fs/proc/generic\.c", "WARNING: proc registration bug in %[1]v", WarnStack("proc_")),
                     F(@"WARNING: .*lib/refcount\.c", "WARNING: refcount bug in %[1]v", WarnStack("refcount", "^kobject_", "^put_", "^get_")),
-                    F(@"WARNING: .*kernel/locking/lockdep\.c.*lock_", "WARNING: locking bug in %[1]v", WarnStack("lockdep_", "^lock_", "__lock_", "^check_", "^validate_", "^look_up_lock_class", "^register_lock_class", "^hlock_", "^__lock_acquire")),
+                    F(@"WARNING: .*kernel/locking/lockdep\.c.*lock_", "WARNING: locking bug in %[1]v", WarnStack("lockdep_", "^lock_", "__lock_", "^release_sock", "^lock_sock", "^check_", "^validate_", "^look_up_lock_class", "^register_lock_class", "^hlock_", "^__lock_acquire")),
                     F(@"WARNING: .*mm/(?:slab_common|util)\.c.* (?:kmalloc|krealloc|__kmalloc|kvmalloc|kmalloc_slab)", "WARNING: kmalloc bug in %[1]v",
                         WarnStack("^kmalloc", "^__kmalloc", "^kvmalloc", "^kvzalloc", "^kzalloc", "^kcalloc", "^krealloc", "^__alloc_pages", "^alloc_pages", "^__get_free", "^kmemdup", "^memdup", "^vmemdup", "^kvcalloc", "kmalloc_slab", "^folio_alloc")),
                     F(@"WARNING: .*mm/vmalloc\.c.*__vmalloc_node", "WARNING: zero-size vmalloc in %[1]v", WarnStack("^vmalloc", "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kvcalloc")),
@@ -223,8 +227,8 @@ internal static class LinuxOopses
                     F(@"WARNING: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}")] }),
-                    F(@"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"(?:{{SRC}} )?suspicious rcu_dereference_check\(\) usage!|{{SRC}} .*!"), null], ExtraSkip = ["rcu_", "^rcu_read_lock_held", "lockdep_rcu_suspicious"] }),
+                    F(@"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
+                        RcuUsageStack(), report: @"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value", "WARNING: kernel stack regs has bad '%[1]v' value", noStack: true),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack frame pointer has bad value", noStack: true),
@@ -273,13 +277,13 @@ internal static class LinuxOopses
                         StallStack(RcuParts), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh|tasks) detected stalls", "INFO: rcu detected stall in %[1]v",
                         StallStack(RcuParts), alt: ["stall in %[1]v"]),
-                    F(@"INFO: task .{1,20}:[0-9]+ blocked(?: in I/O wait)? for more than [0-9]+ seconds", "INFO: task hung in %[1]v",
+                    F(@"INFO: task {{TASK}}:[0-9]+ blocked(?: in I/O wait)? for more than [0-9]+ seconds", "INFO: task hung in %[1]v",
                         new StackSpec { Parts = CallTraceStack, Extractor = Extractors.HungTask }, alt: ["hang in %[1]v"]),
-                    F(@"INFO: task .{1,20}:[0-9]+ can't die for more than [0-9]+ seconds", "INFO: task can't die in %[1]v",
+                    F(@"INFO: task {{TASK}}:[0-9]+ can't die for more than [0-9]+ seconds", "INFO: task can't die in %[1]v",
                         new StackSpec { Parts = CallTraceStack, Extractor = Extractors.HungTask }, alt: ["hang in %[1]v"]),
                     F(@"INFO: trying to register non-static key", "INFO: trying to register non-static key in %[1]v", TraceStack("^register_lock_class", "^__lock_acquire", "^lock_acquire", "^assign_lock_key")),
-                    F(@"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"(?:{{SRC}} )?suspicious rcu_dereference_check\(\) usage!|{{SRC}} .*!"), null], ExtraSkip = ["rcu_", "lockdep_rcu_suspicious"] }),
+                    F(@"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in %[2]v",
+                        RcuUsageStack(), report: @"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"),
                     F(@"INFO: (Freed|Allocated) in (.*)", "INFO: %[1]v in %[2]v", noStack: true, corrupted: true),
                     F(@"INFO:" + Ws + "*(?:\n|\\z)", "INFO: corrupted", noStack: true, corrupted: true),
                 ],
@@ -430,6 +434,12 @@ internal static class LinuxOopses
     {
         Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
         ExtraSkip = ["^lock_sock", "^release_sock", "^rtnl_", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
+    };
+
+    private static StackSpec RcuUsageStack() => new()
+    {
+        Parts = [Rx.C(@"{{SRC}}"), Rx.C(CallTraceRe), null],
+        ExtraSkip = ["rcu", "kmem", "slab"],
     };
 
     private static StackSpec LockAtStack() => new()
