@@ -34,6 +34,7 @@ public static class CrashReportParser
         Rx.C(@"Uninit was stored to memory at"),
         Rx.C(@"Uninit was created at"),
         Rx.C(@"Local variable .* created at"),
+        Rx.C(LinuxOopses.RiscvStart),
     ];
 
     private static readonly (byte[] Literal, Regex? Re)[] Suppressions =
@@ -665,7 +666,7 @@ public static class CrashReportParser
                     break;
                 }
             }
-            if (!found)
+            if (!found && re.ToString() != Rx.Expand(LinuxOopses.RiscvStart))
             {
                 return "no frames in a stack trace";
             }

@@ -9,6 +9,7 @@ namespace LiveKBench.Kernel.CrashReports;
 internal static class LinuxOopses
 {
     private const string Ws = "[\t\n\v\f\r ]";
+    public const string RiscvStart = @"^ *status: 0[0-9a-f]{15} badaddr: 0[0-9a-f]{15} cause: 0[0-9a-f]{15}";
     private const string CallTraceRe = @"Call (?:T|t)race:|Backtrace:";
 
     private static readonly Regex RipLineRe = Rx.C(
@@ -41,6 +42,7 @@ internal static class LinuxOopses
         Rx.C(@"Backtrace:"),
         Rx.C(@"Uninit was stored to memory at"),
         Rx.C(@"Exception stack"),
+        Rx.C(RiscvStart),
     ];
 
     public static readonly Regex[] CorruptedLines =
@@ -254,7 +256,7 @@ internal static class LinuxOopses
                     Rx.C(@"WARNING: kernel not compiled with CPU_SRSO"),
                     Rx.C(@"EXT4-[Ff][Ss](?: \(.*\))?:"),
                     Rx.C(@"WARNING: mmu_notifier"),
-                    Rx.C(@"WARNING: .* uses wireless extensions"),
+                    Rx.C(@"(?i)WARNING: .* uses wireless extensions"),
                     Rx.C(@"[A-Za-z0-9_]WARNING:"),
                 ],
             },
@@ -293,6 +295,7 @@ internal static class LinuxOopses
                     Rx.C(@"INFO: Stall ended before state dump start"),
                     Rx.C(@"INFO: NMI handler .* took too long"),
                     Rx.C(@"[A-Za-z0-9_]INFO:"),
+                    Rx.C(@"INFO:[a-z]"),
                     Rx.C(@"INFO: recovery required on readonly filesystem"),
                     Rx.C(@"(?:ext4|EXT4-fs|ocfs2|OCFS2|xfs|XFS).*INFO:"),
                     Rx.C(@"INFO: Object .* @ .* from"),
@@ -362,8 +365,8 @@ internal static class LinuxOopses
                     F(@"UBSAN: ([a-zA-Z0-9-]+) in", "UBSAN: %[1]v in %[2]v", TraceStack("^ubsan", "^__ubsan")),
                 ],
             },
-            G("VFS: Close: file count is zero",
-                F(@"VFS: Close: file count is zero", "VFS: Close: file count is zero (use-after-free)", noStack: true)),
+            G("VFS: Close: file count is 0",
+                F(@"VFS: Close: file count is 0", "VFS: Close: file count is zero (use-after-free)", noStack: true)),
             G("VFS: Busy inodes after unmount",
                 F(@"VFS: Busy inodes after unmount", "VFS: Busy inodes after unmount (use-after-free)", noStack: true)),
             G("Booting the kernel.",
