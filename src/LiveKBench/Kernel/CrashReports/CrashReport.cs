@@ -39,6 +39,9 @@ public sealed record CrashReport
     /// <summary>Byte offset (exclusive) where the report ends.</summary>
     public int EndPos { get; init; }
 
+    /// <summary>Byte offset of the end of the start line; the next report is searched from here (syzkaller SkipPos).</summary>
+    public int SkipPos { get; init; }
+
     /// <summary>The extracted report text (console prefixes stripped).</summary>
     public string Text { get; init; } = "";
 }

@@ -1,0 +1,110 @@
+using System.Text.RegularExpressions;
+
+namespace LiveKBench.Kernel.CrashReports;
+
+/// <summary>A frame extractor: gets the stripped frames of one stack, returns the chosen frame and its index.</summary>
+internal delegate (string Frame, int Index) FrameExtractor(IReadOnlyList<string> frames);
+
+/// <summary>How to find the guilty frame(s) of one oops format (see crash-reports.md §3.8).</summary>
+internal sealed class StackSpec
+{
+    /// <summary>Regex parts; a null entry is the STACK sentinel.</summary>
+    public required Regex?[] Parts { get; init; }
+
+    public Regex?[]? Parts2 { get; init; }
+
+    public Regex Skip { get; set; } = null!;
+
+    public string[] ExtraSkip { get; init; } = [];
+
+    public FrameExtractor? Extractor { get; init; }
+}
+
+/// <summary>One title format of an oops group.</summary>
+internal sealed class OopsFormat
+{
+    public required Regex Title { get; init; }
+
+    public Regex? Report { get; init; }
+
+    public required string Fmt { get; init; }
+
+    public string[] Alt { get; init; } = [];
+
+    public StackSpec? Stack { get; init; }
+
+    public bool NoStackTrace { get; init; }
+
+    public bool Corrupted { get; init; }
+}
+
+/// <summary>An oops group: a plain header substring, ordered formats and suppressions.</summary>
+internal sealed class OopsGroup
+{
+    public required string Header { get; init; }
+
+    public byte[] HeaderBytes { get; private set; } = [];
+
+    public OopsFormat[] Formats { get; init; } = [];
+
+    public Regex[] Suppressions { get; set; } = [];
+
+    public OopsGroup Suppress(params string[] patterns)
+    {
+        Suppressions = [.. Suppressions, .. patterns.Select(Rx.C)];
+        return this;
+    }
+
+    public OopsGroup Init()
+    {
+        HeaderBytes = System.Text.Encoding.Latin1.GetBytes(Header);
+        return this;
+    }
+}
+
+/// <summary>Regex construction helpers shared by the tables.</summary>
+internal static class Rx
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public static string Expand(string pattern) => pattern
+        .Replace("{{ADDR}}", "0x[0-9a-f]+", StringComparison.Ordinal)
+        .Replace("{{PC}}", @"\[\<?(?:0x)?[0-9a-f]+\>?\]", StringComparison.Ordinal)
+        .Replace("{{FUNC}}", @"([a-zA-Z0-9_]+)(?:\.|\+)", StringComparison.Ordinal)
+        .Replace("{{SRC}}", @"([a-zA-Z0-9-_/.]+\.[a-z]+:[0-9]+)", StringComparison.Ordinal)
+        .Replace("{{TASK}}", @"[\s\S]{0,100}?", StringComparison.Ordinal)
+        .Replace("[[:space:]]", @"[\t\n\v\f\r ]", StringComparison.Ordinal)
+        .Replace("[[:xdigit:]]", "[0-9A-Fa-f]", StringComparison.Ordinal);
+
+    public static Regex C(string pattern) =>
+        new(Expand(pattern), RegexOptions.CultureInvariant, Timeout);
+
+    public static Regex Compiled(string pattern) =>
+        new(Expand(pattern), RegexOptions.CultureInvariant | RegexOptions.Compiled, Timeout);
+
+    /// <summary>Match that never throws: a timeout counts as no match.</summary>
+    public static Match? Find(Regex re, string text, int start = 0)
+    {
+        try
+        {
+            var m = re.Match(text, start);
+            return m.Success ? m : null;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return null;
+        }
+    }
+
+    public static bool IsMatch(Regex re, string text)
+    {
+        try
+        {
+            return re.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text.RegularExpressions;
+
+namespace LiveKBench.Kernel.CrashReports;
+
+/// <summary>Stack-frame extraction (crash-reports.md §3.8).</summary>
+internal static class StackFrames
+{
+    public static bool IsFrame(string line)
+    {
+        foreach (var re in LinuxOopses.FrameRes)
+        {
+            if (Rx.IsMatch(re, line))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool Any(Regex[] res, string line)
+    {
+        foreach (var re in res)
+        {
+            if (Rx.IsMatch(re, line))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Returns canonical frames (one per stack), raw frames, and whether extraction was ok.</summary>
+    public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, ReadOnlySpan<char> text)
+    {
+        var lines = text.ToString().Split('\n');
+        var r = Run(spec, spec.Parts, lines);
+        if (!r.Ok && spec.Parts2 is not null)
+        {
+            r = Run(spec, spec.Parts2, lines);
+        }
+        return r;
+    }
+
+    public static string StripPrefix(string frame)
+    {
+        var best = frame;
+        foreach (var p in LinuxOopses.StripPrefixes)
+        {
+            if (frame.StartsWith(p, StringComparison.Ordinal) && frame.Length - p.Length < best.Length)
+            {
+                best = frame[p.Length..];
+            }
+        }
+        return best;
+    }
+
+    private static void Append(List<string> frames, Match m, Regex skip)
+    {
+        for (var i = 1; i < m.Groups.Count; i++)
+        {
+            var g = m.Groups[i];
+            if (!g.Success || g.Length == 0)
+            {
+                continue;
+            }
+            var name = Demangler.Filter(g.Value);
+            if (Rx.IsMatch(skip, name))
+            {
+                continue;
+            }
+            frames.Add(name);
+        }
+    }
+
+    private static (List<string> Frames, List<string> Raw, bool Ok) Run(StackSpec spec, Regex?[] parts, string[] lines)
+    {
+        var ok = true;
+        var numStacks = 0;
+        var current = new List<string>();
+        var result = new List<string>();
+        var raw = new List<string>();
+        var li = 0;
+
+        void Close()
+        {
+            var stripped = current.Select(StripPrefix).ToList();
+            var (frame, idx) = (spec.Extractor ?? Extractors.First)(stripped);
+            if (frame.Length == 0 || idx < 0)
+            {
+                result.Add("corrupted");
+                raw.Add("corrupted");
+                ok = false;
+            }
+            else
+            {
+                result.Add(frame);
+                raw.Add(current[idx]);
+            }
+            current = [];
+        }
+
+        for (var pi = 0; pi < parts.Length; pi++)
+        {
+            var part = parts[pi];
+            if (part is null)
+            {
+                if (numStacks > 0)
+                {
+                    Close();
+                }
+                numStacks++;
+                for (; li < lines.Length; li++)
+                {
+                    var ln = lines[li];
+                    if (Any(LinuxOopses.CorruptedLines, ln))
+                    {
+                        ok = false;
+                        break;
+                    }
+                    if (Any(LinuxOopses.StackStartRes, ln))
+                    {
+                        li++;
+                        break;
+                    }
+                    if (pi + 1 < parts.Length && parts[pi + 1] is { } next)
+                    {
+                        var nm = Rx.Find(next, ln);
+                        if (nm is not null)
+                        {
+                            Append(current, nm, spec.Skip);
+                            pi++;
+                            li++;
+                            break;
+                        }
+                    }
+                    foreach (var fre in LinuxOopses.FrameRes)
+                    {
+                        var fm = Rx.Find(fre, ln);
+                        if (fm is not null)
+                        {
+                            Append(current, fm, spec.Skip);
+                            break;
+                        }
+                    }
+                }
+            }
+            else
+            {
+                for (; li < lines.Length; li++)
+                {
+                    var ln = lines[li];
+                    if (Any(LinuxOopses.CorruptedLines, ln))
+                    {
+                        ok = false;
+                        break;
+                    }
+                    var m = Rx.Find(part, ln);
+                    if (m is not null)
+                    {
+                        Append(current, m, spec.Skip);
+                        li++;
+                        break;
+                    }
+                }
+            }
+        }
+        Close();
+        return (result, raw, ok);
+    }
+}
