@@ -11,5 +11,9 @@ internal static class CommandRegistry
         yield return WorkspaceCommands.BuildInit();
         yield return BugCommands.Build();
         yield return DatasetCommands.Build();
+        yield return KernelCommands.BuildMirror();
+        yield return KernelCommands.BuildKcache();
+        yield return KernelCommands.BuildReproduce();
+        yield return EvalCommands.Build();
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using StoreGymJob = LiveKBench.Arena.Store.GymJob;
 using StoreVerdict = LiveKBench.Arena.Store.Verdict;
+using StoreReproducerKind = LiveKBench.Arena.Store.ReproducerKind;
 
 namespace LiveKBench.Arena.Stages;
 
@@ -158,7 +159,7 @@ public static class ReproductionStages
             {
                 done++;
             }
-            log.LogInformation("eval crash: run {Run} ({Config}, bug {Bug}): {Verdict}", run.Id, run.AgentConfiguration.Name, run.BugId, result.Verdict);
+            log.LogInformation("eval crash: run {Run} ({Config}, bug {Bug}): {Verdict}", run.Id, run.AgentConfiguration!.Name, run.BugId, result.Verdict);
         }
         progress?.Invoke(runs.Count, runs.Count, "");
         return new StageSummary(done, failed, skipped);
@@ -206,13 +207,13 @@ public static class ReproductionStages
         var repro = bug.Reproducers.OrderBy(r => r.Kind).First();
         var reproDir = Path.Combine(ws.WorkDir, "reproducers", MirrorStage.MirrorKey(bug));
         Directory.CreateDirectory(reproDir);
-        var reproPath = Path.Combine(reproDir, repro.Kind == ReproducerKind.C ? "repro.c" : "repro.syz");
+        var reproPath = Path.Combine(reproDir, repro.Kind == StoreReproducerKind.C ? "repro.c" : "repro.syz");
         await File.WriteAllTextAsync(reproPath, repro.Text, ct).ConfigureAwait(false);
         var vm = ws.Settings.Vm;
         var job = Gym.GymJob.BuildAndReproduce(
             Guid.NewGuid().ToString("N")[..8],
             new BuildRequest(bug.ParentOfFix!, ConfigOf(bug), patch),
-            new ReproduceStageArgs(0, reproPath, repro.Kind == ReproducerKind.C ? Kernel.Vm.ReproducerKind.C : Kernel.Vm.ReproducerKind.Syz,
+            new ReproduceStageArgs(0, reproPath, repro.Kind == StoreReproducerKind.C ? Kernel.Vm.ReproducerKind.C : Kernel.Vm.ReproducerKind.Syz,
                 bug.CrashTitle ?? bug.Title, null, instances, vm.Parallelism > 0 ? vm.Parallelism : null, vm.ReproducerTimeoutSeconds, vm.InstanceTimeoutSeconds));
         var row = new StoreGymJob { Purpose = purpose, BugId = bug.Id, Status = WorkStatus.Running, CreatedTime = Clock.UtcNow(), UpdatedTime = Clock.UtcNow(), Attempts = 1 };
         row.Stages = [.. job.Stages.Select((s, i) => new GymJobStage
