@@ -11,5 +11,6 @@ internal static class CommandRegistry
         yield return WorkspaceCommands.BuildInit();
         yield return BugCommands.Build();
         yield return DatasetCommands.Build();
+        yield return AgentCommands.Build();
     }
 }
