@@ -167,7 +167,7 @@ public sealed class AgentRunner(Workspace workspace)
     private async Task RunOneAsync(KBenchDbContext db, AgentConfigFile cfg, string cfgText, ModelConfigFile? modelCfg, AgentRun run, AgentRunOptions options, CancellationToken ct)
     {
         var bug = BugRepository.Load(db, [run.BugId]).Single();
-        var baseCommit = bug.ParentOfFix ?? bug.DeveloperPatch?.ParentCommit ?? bug.KernelSourceCommit
+        var baseCommit = bug.ParentOfFix ?? bug.DeveloperPatch?.ParentCommit ?? bug.KernelSourceCommit ?? bug.KernelBase
             ?? throw new InvalidOperationException($"bug {bug.Id} has no base commit (parent of fix)");
         var layout = new KenvLayout(Path.Combine(workspace.WorkDir, "agent-runs", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (Directory.Exists(layout.Root))
