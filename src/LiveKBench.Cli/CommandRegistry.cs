@@ -14,6 +14,7 @@ internal static class CommandRegistry
         yield return KernelCommands.BuildMirror();
         yield return KernelCommands.BuildKcache();
         yield return KernelCommands.BuildReproduce();
+        yield return AgentCommands.Build();
         yield return EvalCommands.Build();
     }
 }

@@ -1,0 +1,237 @@
+using LiveKBench.Arena.Store;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace LiveKBench.Agents;
+
+/// <summary>A configuration file is invalid or missing.</summary>
+public sealed class AgentConfigException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Budgets section of an agent configuration (YAML <c>budgets:</c>).</summary>
+public sealed class BudgetsSection
+{
+    /// <summary>Maximum model calls (default 100).</summary>
+    public int MaxSteps { get; set; } = 100;
+
+    /// <summary>Maximum USD (default 5).</summary>
+    public double MaxUsd { get; set; } = 5;
+
+    /// <summary>Wall-clock seconds (default 7200; 2 h like kArena's stateless limit).</summary>
+    public double MaxSeconds { get; set; } = 7200;
+
+    /// <summary>Maximum run_kernel calls in stateful mode (default 3).</summary>
+    public int RunKernelCalls { get; set; } = 3;
+
+    /// <summary>Per-command timeout of the bash tool in seconds (default 600).</summary>
+    public double CommandTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Maximum characters of a tool observation shown to the model (default 10000).</summary>
+    public int MaxObservationChars { get; set; } = 10_000;
+}
+
+/// <summary>
+/// <c>configs/agents/NAME.yaml</c>: <c>name, agent (developer-oracle|empty|kbench-agent|external), model, modelConfig,
+/// stateful, oracleMode, description, budgets {maxSteps, maxUsd, maxSeconds, runKernelCalls, commandTimeoutSeconds,
+/// maxObservationChars}, runner (sandbox|container|none), image, command (list), passEnv (list), systemPrompt</c>.
+/// </summary>
+public sealed class AgentConfigFile
+{
+    /// <summary>Known agent kinds.</summary>
+    public static readonly IReadOnlyList<string> AgentKinds = ["developer-oracle", "empty", "kbench-agent", "external"];
+
+    /// <summary>Unique name (defaults to the file name).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Agent kind, one of <see cref="AgentKinds"/>.</summary>
+    public string Agent { get; set; } = "";
+
+    /// <summary>Model display name (defaults to the model config's model).</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>Model configuration name (configs/models/NAME.yaml).</summary>
+    public string? ModelConfig { get; set; }
+
+    /// <summary>Stateful: run_kernel allowed.</summary>
+    public bool Stateful { get; set; }
+
+    /// <summary>Oracle mode: the agent receives the files the fix touches.</summary>
+    public bool OracleMode { get; set; }
+
+    /// <summary>Free text.</summary>
+    public string Description { get; set; } = "";
+
+    /// <summary>Budgets.</summary>
+    public BudgetsSection Budgets { get; set; } = new();
+
+    /// <summary>sandbox (default), container or none.</summary>
+    public string Runner { get; set; } = "sandbox";
+
+    /// <summary>Container image (runner container).</summary>
+    public string? Image { get; set; }
+
+    /// <summary>Command of an external agent (program and arguments, run inside the sandbox with cwd = tree).</summary>
+    public List<string> Command { get; set; } = [];
+
+    /// <summary>Host environment variables passed to an external agent (e.g. an API key name). Nothing else leaks.</summary>
+    public List<string> PassEnv { get; set; } = [];
+
+    /// <summary>System prompt override for kbench-agent; null = built-in.</summary>
+    public string? SystemPrompt { get; set; }
+
+    /// <summary>The budgets as a record.</summary>
+    public AgentBudget Budget => new(Budgets.MaxSteps, Budgets.MaxUsd, Budgets.MaxSeconds, Budgets.RunKernelCalls);
+
+    /// <summary>The runner as an enum.</summary>
+    /// <exception cref="AgentConfigException">Unknown runner.</exception>
+    public RunnerKind RunnerKind => Runner.ToLowerInvariant() switch
+    {
+        "sandbox" or "bwrap" => RunnerKind.Sandbox,
+        "container" or "docker" or "podman" => RunnerKind.Container,
+        "none" => RunnerKind.None,
+        _ => throw new AgentConfigException($"agent configuration {Name}: runner '{Runner}' is not sandbox, container or none"),
+    };
+
+    /// <summary>The text of the built-in configurations (<c>developer-oracle</c>, <c>empty</c>), available without a file.</summary>
+    public static string? BuiltInText(string name) => name switch
+    {
+        "developer-oracle" => "name: developer-oracle\nagent: developer-oracle\ndescription: applies the developer patch (harness sanity check)\nbudgets:\n  maxSteps: 0\n  maxUsd: 0\n  maxSeconds: 600\n",
+        "empty" => "name: empty\nagent: empty\ndescription: changes nothing (lower bound)\nbudgets:\n  maxSteps: 0\n  maxUsd: 0\n  maxSeconds: 600\n",
+        _ => null,
+    };
+
+    /// <summary>Parses and validates YAML text.</summary>
+    /// <exception cref="AgentConfigException">Not valid YAML, unknown keys, unknown agent/runner, missing command/model/image.</exception>
+    public static AgentConfigFile Parse(string yaml, string defaultName)
+    {
+        AgentConfigFile cfg;
+        try
+        {
+            cfg = Yaml.Deserialize<AgentConfigFile>(yaml) ?? new AgentConfigFile();
+        }
+        catch (YamlException ex)
+        {
+            throw new AgentConfigException($"agent configuration {defaultName}: {ex.Message}", ex);
+        }
+        if (string.IsNullOrWhiteSpace(cfg.Name))
+        {
+            cfg.Name = defaultName;
+        }
+        if (!AgentKinds.Contains(cfg.Agent))
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name}: agent '{cfg.Agent}' is not one of {string.Join(", ", AgentKinds)}");
+        }
+        _ = cfg.RunnerKind;
+        if (cfg.Agent == "kbench-agent" && string.IsNullOrWhiteSpace(cfg.ModelConfig))
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name}: kbench-agent needs modelConfig");
+        }
+        if (cfg.Agent == "external" && cfg.Command.Count == 0 && cfg.RunnerKind != RunnerKind.Container)
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name}: an external agent needs a command");
+        }
+        if (cfg.RunnerKind == RunnerKind.Container && string.IsNullOrWhiteSpace(cfg.Image))
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name}: runner container needs an image");
+        }
+        return cfg;
+    }
+
+    /// <summary>Loads <c>configs/agents/NAME.yaml</c>, or the built-in text for developer-oracle/empty.</summary>
+    /// <returns>The parsed configuration and its text.</returns>
+    /// <exception cref="AgentConfigException">No such file (and no built-in), or invalid.</exception>
+    public static (AgentConfigFile Config, string Text) Load(string configsDir, string name)
+    {
+        var path = Path.Combine(configsDir, "agents", name + ".yaml");
+        var text = File.Exists(path) ? File.ReadAllText(path) : BuiltInText(name) ?? throw new AgentConfigException($"no agent configuration {name} ({path} does not exist)");
+        return (Parse(text, name), text);
+    }
+
+    /// <summary>Inserts or updates the <see cref="AgentConfiguration"/> row named like <paramref name="cfg"/> (not saved).</summary>
+    public static AgentConfiguration Upsert(KBenchDbContext db, AgentConfigFile cfg, string text, string? modelName)
+    {
+        var row = db.AgentConfigurations.SingleOrDefault(c => c.Name == cfg.Name);
+        if (row is null)
+        {
+            row = new AgentConfiguration { Name = cfg.Name, Agent = cfg.Agent };
+            db.AgentConfigurations.Add(row);
+        }
+        row.Agent = cfg.Agent;
+        row.Model = string.IsNullOrEmpty(cfg.Model) ? modelName ?? "" : cfg.Model;
+        row.ModelConfigName = cfg.ModelConfig;
+        row.Stateful = cfg.Stateful;
+        row.OracleMode = cfg.OracleMode;
+        row.Description = cfg.Description;
+        row.ConfigText = text;
+        return row;
+    }
+
+    internal static readonly IDeserializer Yaml = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
+}
+
+/// <summary>
+/// <c>configs/models/NAME.yaml</c>: an OpenAI-compatible chat endpoint. <c>baseUrl, model, apiKeyEnv, temperature,
+/// maxTokens, pricePerMillionInput, pricePerMillionOutput, timeoutSeconds</c>.
+/// </summary>
+public sealed class ModelConfigFile
+{
+    /// <summary>Base URL, e.g. <c>https://api.openai.com/v1</c>; requests go to <c>{baseUrl}/chat/completions</c>.</summary>
+    public string BaseUrl { get; set; } = "";
+
+    /// <summary>Model id sent in requests.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>Name of the environment variable holding the API key (never the key itself); null = no auth header.</summary>
+    public string? ApiKeyEnv { get; set; }
+
+    /// <summary>Sampling temperature; null = server default.</summary>
+    public double? Temperature { get; set; }
+
+    /// <summary>Maximum completion tokens per call; null = server default.</summary>
+    public int? MaxTokens { get; set; }
+
+    /// <summary>USD per million prompt tokens.</summary>
+    public double PricePerMillionInput { get; set; }
+
+    /// <summary>USD per million completion tokens.</summary>
+    public double PricePerMillionOutput { get; set; }
+
+    /// <summary>HTTP timeout of one call, seconds (default 600).</summary>
+    public double TimeoutSeconds { get; set; } = 600;
+
+    /// <summary>USD of one call with these token counts.</summary>
+    public double Cost(long inputTokens, long outputTokens) => (inputTokens * PricePerMillionInput + outputTokens * PricePerMillionOutput) / 1_000_000.0;
+
+    /// <summary>Parses and validates YAML text.</summary>
+    /// <exception cref="AgentConfigException">Invalid YAML, missing baseUrl or model.</exception>
+    public static ModelConfigFile Parse(string yaml, string name)
+    {
+        ModelConfigFile cfg;
+        try
+        {
+            cfg = AgentConfigFile.Yaml.Deserialize<ModelConfigFile>(yaml) ?? new ModelConfigFile();
+        }
+        catch (YamlException ex)
+        {
+            throw new AgentConfigException($"model configuration {name}: {ex.Message}", ex);
+        }
+        if (string.IsNullOrWhiteSpace(cfg.BaseUrl) || string.IsNullOrWhiteSpace(cfg.Model))
+        {
+            throw new AgentConfigException($"model configuration {name}: baseUrl and model are required");
+        }
+        return cfg;
+    }
+
+    /// <summary>Loads <c>configs/models/NAME.yaml</c>.</summary>
+    /// <exception cref="AgentConfigException">Missing or invalid.</exception>
+    public static (ModelConfigFile Config, string Text) Load(string configsDir, string name)
+    {
+        var path = Path.Combine(configsDir, "models", name + ".yaml");
+        if (!File.Exists(path))
+        {
+            throw new AgentConfigException($"no model configuration {name} ({path} does not exist)");
+        }
+        var text = File.ReadAllText(path);
+        return (Parse(text, name), text);
+    }
+}
