@@ -177,7 +177,15 @@ public sealed class AgentRunner(Workspace workspace)
         Directory.CreateDirectory(layout.Root);
         try
         {
-            run.BaseCommit = await options.Trees.PrepareAsync(bug, baseCommit, layout.Tree, ct).ConfigureAwait(false);
+            // Baseline agents only read (or change nothing in) the files the fix touches: give them a sparse tree
+            // instead of a copy of the whole kernel.
+            IReadOnlyList<string>? sparse = cfg.Agent switch
+            {
+                "developer-oracle" => FilesOf(bug.DeveloperPatch?.Patch?.Content ?? ""),
+                "empty" => [],
+                _ => null,
+            };
+            run.BaseCommit = await options.Trees.PrepareAsync(bug, baseCommit, layout.Tree, sparse, ct).ConfigureAwait(false);
             layout.CreateFolders();
             var repro = bug.Reproducers.FirstOrDefault(r => r.Kind == ReproducerKind.C) ?? bug.Reproducers.FirstOrDefault();
             var devPatch = bug.DeveloperPatch?.Patch?.Content;

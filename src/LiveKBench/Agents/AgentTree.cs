@@ -12,8 +12,14 @@ namespace LiveKBench.Agents;
 public interface IAgentTreeProvider
 {
     /// <summary>Creates the tree for <paramref name="bug"/> at <paramref name="baseCommit"/> in the empty or absent folder <paramref name="destination"/>.</summary>
+    /// <param name="bug">The bug.</param>
+    /// <param name="baseCommit">Commit to snapshot.</param>
+    /// <param name="destination">Folder to create.</param>
+    /// <param name="paths">Only these files (a sparse tree, for baseline agents whose output does not depend on
+    /// the rest of the kernel); null = the whole tree.</param>
+    /// <param name="cancellationToken">Cancels the copy.</param>
     /// <returns>A description of the base (the commit hash) recorded as AgentRun.BaseCommit.</returns>
-    Task<string> PrepareAsync(Bug bug, string baseCommit, string destination, CancellationToken cancellationToken);
+    Task<string> PrepareAsync(Bug bug, string baseCommit, string destination, IReadOnlyList<string>? paths, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -58,13 +64,38 @@ public static class SnapshotTree
     /// with <c>git archive</c> (only that tree's blobs leave the mirror) and makes it a squashed repository.
     /// </summary>
     /// <exception cref="ExternalProcessException">git or tar failed (unknown commit, disk full).</exception>
-    public static async Task FromMirrorAsync(string mirror, string commit, string destination, CancellationToken cancellationToken)
+    /// <param name="mirror">Repository path.</param>
+    /// <param name="commit">Commit to copy.</param>
+    /// <param name="destination">Folder to create.</param>
+    /// <param name="paths">Only these paths (missing ones are skipped); null = the whole tree.</param>
+    /// <param name="cancellationToken">Cancels git and tar.</param>
+    public static async Task FromMirrorAsync(string mirror, string commit, string destination, IReadOnlyList<string>? paths, CancellationToken cancellationToken)
     {
+        if (paths is not null)
+        {
+            // Keep only paths that exist at the commit (a patch may add files).
+            var existing = new List<string>();
+            foreach (var p in paths)
+            {
+                var probe = await ProcessRunner.RunAsync("git", ["-C", mirror, "cat-file", "-e", $"{commit}:{p}"], new ProcessOptions { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken).ConfigureAwait(false);
+                if (probe.Succeeded)
+                {
+                    existing.Add(p);
+                }
+            }
+            paths = existing;
+            if (paths.Count == 0)
+            {
+                Directory.CreateDirectory(destination);
+                await InitSquashedAsync(destination, commit, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
         Directory.CreateDirectory(destination);
         var tar = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(destination))!, Path.GetFileName(destination) + ".tar");
         try
         {
-            await ProcessRunner.RunCheckedAsync("git", ["-C", mirror, "archive", "--format=tar", "-o", tar, commit], new ProcessOptions { Timeout = TimeSpan.FromMinutes(20) }, cancellationToken).ConfigureAwait(false);
+            await ProcessRunner.RunCheckedAsync("git", ["-C", mirror, "archive", "--format=tar", "-o", tar, commit, .. (paths is null ? [] : (IEnumerable<string>)["--", .. paths])], new ProcessOptions { Timeout = TimeSpan.FromMinutes(20) }, cancellationToken).ConfigureAwait(false);
             await ProcessRunner.RunCheckedAsync("tar", ["-xf", tar, "-C", destination], new ProcessOptions { Timeout = TimeSpan.FromMinutes(20) }, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -128,7 +159,7 @@ public sealed class MirrorTreeProvider(IReadOnlyDictionary<string, string> mirro
 {
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">No mirror holds the commit.</exception>
-    public async Task<string> PrepareAsync(Bug bug, string baseCommit, string destination, CancellationToken cancellationToken)
+    public async Task<string> PrepareAsync(Bug bug, string baseCommit, string destination, IReadOnlyList<string>? paths, CancellationToken cancellationToken)
     {
         var candidates = bug.KernelSourceGit is { } url && mirrors.TryGetValue(url, out var m) ? [m, .. mirrors.Values.Where(v => v != m)] : mirrors.Values.ToList();
         foreach (var mirror in candidates.Where(Directory.Exists))
@@ -136,7 +167,7 @@ public sealed class MirrorTreeProvider(IReadOnlyDictionary<string, string> mirro
             var probe = await ProcessRunner.RunAsync("git", ["-C", mirror, "cat-file", "-e", baseCommit + "^{commit}"], new ProcessOptions { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken).ConfigureAwait(false);
             if (probe.Succeeded)
             {
-                await SnapshotTree.FromMirrorAsync(mirror, baseCommit, destination, cancellationToken).ConfigureAwait(false);
+                await SnapshotTree.FromMirrorAsync(mirror, baseCommit, destination, paths, cancellationToken).ConfigureAwait(false);
                 return baseCommit;
             }
         }
@@ -149,7 +180,7 @@ public sealed class MirrorTreeProvider(IReadOnlyDictionary<string, string> mirro
 public sealed class DirectoryTreeProvider(string sourceDir) : IAgentTreeProvider
 {
     /// <inheritdoc/>
-    public async Task<string> PrepareAsync(Bug bug, string baseCommit, string destination, CancellationToken cancellationToken)
+    public async Task<string> PrepareAsync(Bug bug, string baseCommit, string destination, IReadOnlyList<string>? paths, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(destination);
         await ProcessRunner.RunCheckedAsync("cp", ["-a", "--reflink=auto", Path.Combine(sourceDir, "."), destination], new ProcessOptions { Timeout = TimeSpan.FromMinutes(30) }, cancellationToken).ConfigureAwait(false);

@@ -207,7 +207,7 @@ public sealed class AgentTests
         var src = await UnixShutdownSource.GetAsync();
         using var dir = new TempDir();
         var layout = new KenvLayout(dir["run"]);
-        await new DirectoryTreeProvider(src).PrepareAsync(new Bug { Id = "b", Title = "t" }, "base", layout.Tree, Ct);
+        await new DirectoryTreeProvider(src).PrepareAsync(new Bug { Id = "b", Title = "t" }, "base", layout.Tree, null, Ct);
         layout.CreateFolders();
         var outside = dir["outside"];
         Directory.CreateDirectory(outside);
