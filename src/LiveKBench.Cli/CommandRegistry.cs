@@ -10,5 +10,6 @@ internal static class CommandRegistry
     {
         yield return WorkspaceCommands.BuildInit();
         yield return BugCommands.Build();
+        yield return CrawlCommands.Build();
     }
 }
