@@ -46,6 +46,9 @@ internal static class CrawlCommands
                 BaseUrl = parse.GetValue(url) ?? s.Url,
                 RequestsPerPeriod = s.RequestsPerPeriod,
                 Period = TimeSpan.FromSeconds(s.PeriodSeconds),
+                MaxAttempts = Math.Max(1, s.MaxAttempts),
+                RetryBaseDelay = TimeSpan.FromSeconds(Math.Max(0, s.RetryBaseDelaySeconds)),
+                RequestTimeout = TimeSpan.FromSeconds(s.RequestTimeoutSeconds > 0 ? s.RequestTimeoutSeconds : 60),
                 OpenBugCacheLifetime = TimeSpan.FromSeconds(s.OpenBugCacheSeconds),
                 FixedBugCacheLifetime = TimeSpan.FromSeconds(s.FixedBugCacheSeconds),
                 CacheDirectory = Path.Combine(ws.CacheDir, "syzbot"),
@@ -64,7 +67,7 @@ internal static class CrawlCommands
             var crawler = new SyzbotCrawler(client, ws.OpenStore, new DeveloperPatchResolver(mirrors, parse.GetValue(allowFetch)), logger: logs.CreateLogger("crawl"));
             var options = new CrawlOptions
             {
-                Namespaces = parse.GetValue(ns) is { Length: > 0 } n ? n : [.. s.Namespaces],
+                Namespaces = [.. (parse.GetValue(ns) is { Length: > 0 } n ? n : [.. s.Namespaces]).Distinct(StringComparer.Ordinal)],
                 MaxAgeDays = parse.GetValue(maxAge),
                 Limit = parse.GetValue(limit),
             };

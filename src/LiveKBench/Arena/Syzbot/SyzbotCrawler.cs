@@ -13,7 +13,7 @@ namespace LiveKBench.Arena.Syzbot;
 /// <summary>What a crawl does.</summary>
 public sealed record CrawlOptions
 {
-    /// <summary>Syzbot namespaces to crawl, e.g. <c>upstream</c>.</summary>
+    /// <summary>Syzbot namespaces to crawl, e.g. <c>upstream</c> (duplicates are crawled once).</summary>
     public IReadOnlyList<string> Namespaces { get; init; } = ["upstream"];
 
     /// <summary>Reject bugs reported (status date, else first crash) more than this many days before now; null = no age limit.</summary>
@@ -104,7 +104,8 @@ public sealed partial class SyzbotCrawler
         var tally = new Tally();
         var work = new List<WorkItem>();
         var skipped = 0;
-        foreach (var ns in options.Namespaces)
+        // Distinct: the configuration binder appends settings.json's list to the default ["upstream"].
+        foreach (var ns in options.Namespaces.Distinct(StringComparer.Ordinal))
         {
             IReadOnlyList<SyzbotListEntry> open, fixedList;
             try
