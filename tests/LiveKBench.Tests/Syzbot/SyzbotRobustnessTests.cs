@@ -177,6 +177,41 @@ public sealed class SyzbotRobustnessTests
     }
 
     [Fact]
+    public async Task AllowFetchFetchesAMissingFixIntoTheMappedMirror()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "kbench-fetch-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var upstream = Path.Combine(root, "upstream");
+            Directory.CreateDirectory(upstream);
+            await Git(upstream, "init", "-q", "-b", "master");
+            await File.WriteAllTextAsync(Path.Combine(upstream, "a.c"), "int a;\n", TestContext.Current.CancellationToken);
+            await Git(upstream, "add", "a.c");
+            await Git(upstream, "commit", "-q", "-m", "base");
+            var mirror = Path.Combine(root, "mirror.git");
+            await Git(root, "clone", "-q", "--bare", upstream, mirror);
+            await File.WriteAllTextAsync(Path.Combine(upstream, "a.c"), "int a = 1;\n", TestContext.Current.CancellationToken);
+            await Git(upstream, "commit", "-q", "-a", "-m", "fix a");
+            var fix = (await Git(upstream, "rev-parse", "HEAD")).Trim();
+            var map = new Dictionary<string, string> { [TorvaldsRepo] = mirror };
+
+            var (none, reason) = await new DeveloperPatchResolver(map, allowFetch: false).ResolveAsync(fix, TorvaldsRepo, TestContext.Current.CancellationToken);
+            Assert.Null(none);
+            Assert.Contains("--allow-fetch", reason, StringComparison.Ordinal);
+
+            var (found, why) = await new DeveloperPatchResolver(map, allowFetch: true).ResolveAsync(fix, TorvaldsRepo, TestContext.Current.CancellationToken);
+            Assert.True(found is not null, why);
+            Assert.Equal(fix, found!.CommitHash);
+            Assert.Contains("+int a = 1;", found.Diff, StringComparison.Ordinal);
+            Assert.Equal(fix, (await Git(mirror, "rev-parse", "refs/kbench/fixes/" + fix)).Trim());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task CliCrawlThenBugsList()
     {
         await using var h = await CrawlHarness.StartAsync();

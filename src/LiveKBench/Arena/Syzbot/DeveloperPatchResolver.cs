@@ -36,7 +36,7 @@ public sealed class DeveloperPatchResolver
 
     /// <summary>Creates the resolver.</summary>
     /// <param name="mirrors">Git URL → mirror folder (bare or not).</param>
-    /// <param name="allowFetch">Whether a missing commit may be fetched (<c>git fetch origin &lt;hash&gt;</c>) into the mapped mirror.</param>
+    /// <param name="allowFetch">Whether a missing commit may be fetched (<c>git fetch origin &lt;hash&gt;:refs/kbench/fixes/&lt;hash&gt;</c>, kept by a ref so gc keeps it) into the mirror mapped to its repository.</param>
     /// <param name="gitTimeout">Time limit of one local git command; default 2 min.</param>
     /// <param name="fetchTimeout">Time limit of one fetch; default 30 min.</param>
     public DeveloperPatchResolver(IReadOnlyDictionary<string, string> mirrors, bool allowFetch, TimeSpan? gitTimeout = null, TimeSpan? fetchTimeout = null)
@@ -95,7 +95,7 @@ public sealed class DeveloperPatchResolver
         }
         if (_allowFetch && repo is not null && MappedMirror(repo) is { } mapped)
         {
-            var fetch = await ProcessRunner.RunAsync("git", ["-C", mapped, "fetch", "--quiet", "origin", hash], new ProcessOptions { Timeout = _fetchTimeout }, cancellationToken).ConfigureAwait(false);
+            var fetch = await ProcessRunner.RunAsync("git", ["-C", mapped, "fetch", "--quiet", "origin", $"{hash}:refs/kbench/fixes/{hash}"], new ProcessOptions { Timeout = _fetchTimeout }, cancellationToken).ConfigureAwait(false);
             if (fetch.Succeeded)
             {
                 var found = await TryReadAsync(mapped, hash, errors, cancellationToken).ConfigureAwait(false);
