@@ -16,5 +16,6 @@ internal static class CommandRegistry
         yield return KernelCommands.BuildReproduce();
         yield return AgentCommands.Build();
         yield return EvalCommands.Build();
+        yield return CrawlCommands.Build();
     }
 }

@@ -159,6 +159,15 @@ public sealed class SyzbotSettings
     /// <summary>Token bucket period in seconds.</summary>
     public double PeriodSeconds { get; set; } = 15;
 
+    /// <summary>HTTP attempts per request (1 = no retry) on timeouts, network errors, 429 and 5xx.</summary>
+    public int MaxAttempts { get; set; } = 4;
+
+    /// <summary>Base delay of the exponential retry back-off (with jitter; a Retry-After header wins), seconds.</summary>
+    public double RetryBaseDelaySeconds { get; set; } = 2;
+
+    /// <summary>Time limit of one HTTP attempt, seconds.</summary>
+    public double RequestTimeoutSeconds { get; set; } = 60;
+
     /// <summary>Cache lifetime of open-bug detail JSON, seconds.</summary>
     public double OpenBugCacheSeconds { get; set; } = 3600;
 

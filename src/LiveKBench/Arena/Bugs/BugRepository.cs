@@ -42,6 +42,7 @@ public static class BugRepository
     /// <summary>
     /// Stores the documents in ONE transaction: all or nothing. A bug already stored with the same content is left
     /// untouched (its first <c>addedTime</c> and mirror commits are kept), so importing twice changes nothing.
+    /// When the caller already opened a transaction on <paramref name="db"/>, the work joins it and the caller commits.
     /// </summary>
     public static ImportSummary Upsert(KBenchDbContext db, IReadOnlyList<BugDocument> documents, CancellationToken cancellationToken = default)
     {
@@ -51,7 +52,7 @@ public static class BugRepository
             throw new BugImportException($"the input holds bug {dupes[0]} more than once");
         }
         int added = 0, updated = 0, unchanged = 0;
-        using var tx = db.Database.BeginTransaction();
+        using var tx = db.Database.CurrentTransaction is null ? db.Database.BeginTransaction() : null;
         var existing = Load(db, [.. documents.Select(d => d.Id)]).ToDictionary(b => b.Id);
         foreach (var incoming in documents)
         {
@@ -91,7 +92,7 @@ public static class BugRepository
             }
             db.SaveChanges();
         }
-        tx.Commit();
+        tx?.Commit();
         return new ImportSummary(added, updated, unchanged);
     }
 
