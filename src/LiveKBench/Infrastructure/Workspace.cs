@@ -67,7 +67,7 @@ public sealed class Workspace
         var settingsPath = Path.Combine(root, "settings.json");
         if (!File.Exists(settingsPath))
         {
-            var json = JsonSerializer.Serialize(new KbenchSettings(), KbenchSettings.JsonOptions);
+            var json = JsonSerializer.Serialize(new KbenchSettings().WithDefaults(), KbenchSettings.JsonOptions);
             File.WriteAllText(settingsPath + ".tmp", json + "\n");
             File.Move(settingsPath + ".tmp", settingsPath, overwrite: true);
         }
@@ -100,8 +100,10 @@ public sealed class Workspace
         {
             throw new InvalidDataException($"{Path.Combine(root, "settings.json")} is not valid JSON: {ex.Message}", ex);
         }
+        // Lists are bound into empty defaults: the binder appends to a list that already has items.
         var settings = new KbenchSettings();
         config.Bind(settings);
+        settings.WithDefaults();
         return new Workspace(root, settings, config);
     }
 
@@ -142,6 +144,17 @@ public sealed class KbenchSettings
 
     /// <summary>How many times failed work is retried before it stays failed (until reset by `kbench retry`).</summary>
     public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Fills list settings that are empty with their defaults (namespaces: upstream); returns this.</summary>
+    public KbenchSettings WithDefaults()
+    {
+        if (Syzbot.Namespaces.Count == 0)
+        {
+            Syzbot.Namespaces.Add("upstream");
+        }
+        Syzbot.Namespaces = [.. Syzbot.Namespaces.Distinct(StringComparer.Ordinal)];
+        return this;
+    }
 }
 
 /// <summary>Syzbot crawler settings.</summary>
@@ -151,7 +164,7 @@ public sealed class SyzbotSettings
     public string Url { get; set; } = "https://syzkaller.appspot.com";
 
     /// <summary>Namespaces crawled.</summary>
-    public List<string> Namespaces { get; set; } = ["upstream"];
+    public List<string> Namespaces { get; set; } = [];
 
     /// <summary>Token bucket: requests per period.</summary>
     public int RequestsPerPeriod { get; set; } = 8;

@@ -71,6 +71,10 @@ public sealed class StoreTests : IDisposable
         ws.UpdateSettingsFile(n => n["vm"] = new System.Text.Json.Nodes.JsonObject { ["instances"] = 3 });
         Assert.Equal(3, Workspace.Open(ws.Root).Settings.Vm.Instances);
         Assert.Throws<WorkspaceNotFoundException>(() => Workspace.Open(_tmp["nothing-here"]));
+        // A list in settings.json replaces the default rather than being appended to it.
+        Assert.Equal(["upstream"], Workspace.Open(ws.Root).Settings.Syzbot.Namespaces);
+        ws.UpdateSettingsFile(n => n["syzbot"]!["namespaces"] = new System.Text.Json.Nodes.JsonArray("linux-6.1", "upstream"));
+        Assert.Equal(["linux-6.1", "upstream"], Workspace.Open(ws.Root).Settings.Syzbot.Namespaces);
     }
 
     private static object? Scalar(KBenchDbContext db, string sql)
