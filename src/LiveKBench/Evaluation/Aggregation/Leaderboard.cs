@@ -287,10 +287,46 @@ public static class Leaderboard
 
     private static LeaderboardRow ComputeRow(ConfigInfo config, List<RunScore>?[] byBug, string[] bugs, int k, int replicates, ulong seed)
     {
+        var values = PerBugValues(byBug, bugs, k, out var incomplete, out var counts, out var totalRuns);
+        var ci = Bootstrap.MeansWithCi(values, bugs.Length, Columns, replicates, seed);
+        return new LeaderboardRow(
+            config.Name,
+            config.Model,
+            bugs.Length,
+            totalRuns,
+            ci[0],
+            ci[1],
+            ci[2],
+            ci[3],
+            new MetricSet(ci[4], ci[5], ci[6], ci[7]),
+            new MetricSet(ci[8], ci[9], ci[10], ci[11]),
+            incomplete,
+            new OutcomeCounts(
+                counts[(int)RunOutcome.Resolved],
+                counts[(int)RunOutcome.Reproduced],
+                counts[(int)RunOutcome.CompilationError],
+                counts[(int)RunOutcome.BootError],
+                counts[(int)RunOutcome.Error],
+                counts[(int)RunOutcome.Pending],
+                counts[(int)RunOutcome.AgentError]));
+    }
+
+    /// <summary>
+    /// Per-bug metric matrix of one configuration: row b (bug <paramref name="bugs"/>[b]) holds <see cref="Columns"/>
+    /// values: mean crr, epr, fileIou, functionIou over the runs; pass@k of the same four; mean@k of the same four.
+    /// </summary>
+    /// <param name="byBug">Runs per bug (null = none), same order as <paramref name="bugs"/>; sorted in place into run order.</param>
+    /// <param name="bugs">Bug ids.</param>
+    /// <param name="k">k ≥ 1.</param>
+    /// <param name="incomplete">Bugs with fewer than k runs.</param>
+    /// <param name="counts">Runs per <see cref="RunOutcome"/> (indexed by the enum value).</param>
+    /// <param name="totalRuns">All runs.</param>
+    internal static double[] PerBugValues(List<RunScore>?[] byBug, string[] bugs, int k, out List<IncompleteBug> incomplete, out int[] counts, out int totalRuns)
+    {
         var values = new double[bugs.Length * Columns];
-        var incomplete = new List<IncompleteBug>();
-        var counts = new int[Enum.GetValues<RunOutcome>().Length];
-        var totalRuns = 0;
+        incomplete = [];
+        counts = new int[Enum.GetValues<RunOutcome>().Length];
+        totalRuns = 0;
         Span<double> scores = stackalloc double[4];
         Span<int> successes = stackalloc int[4];
         var perRun = new List<double>[4];
@@ -340,27 +376,7 @@ public static class Leaderboard
                 row[8 + m] = Estimators.MeanAtK(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(perRun[m]), k);
             }
         }
-        var ci = Bootstrap.MeansWithCi(values, bugs.Length, Columns, replicates, seed);
-        return new LeaderboardRow(
-            config.Name,
-            config.Model,
-            bugs.Length,
-            totalRuns,
-            ci[0],
-            ci[1],
-            ci[2],
-            ci[3],
-            new MetricSet(ci[4], ci[5], ci[6], ci[7]),
-            new MetricSet(ci[8], ci[9], ci[10], ci[11]),
-            incomplete,
-            new OutcomeCounts(
-                counts[(int)RunOutcome.Resolved],
-                counts[(int)RunOutcome.Reproduced],
-                counts[(int)RunOutcome.CompilationError],
-                counts[(int)RunOutcome.BootError],
-                counts[(int)RunOutcome.Error],
-                counts[(int)RunOutcome.Pending],
-                counts[(int)RunOutcome.AgentError]));
+        return values;
     }
 
     internal static (int? Id, string? Name) ResolveDataset(KBenchDbContext db, string? dataset)
