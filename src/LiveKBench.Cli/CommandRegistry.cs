@@ -10,5 +10,9 @@ internal static class CommandRegistry
     {
         yield return WorkspaceCommands.BuildInit();
         yield return BugCommands.Build();
+        yield return EvaluationCommands.BuildPatch();
+        yield return EvaluationCommands.BuildEval();
+        yield return EvaluationCommands.BuildLeaderboard();
+        yield return EvaluationCommands.BuildResearch();
     }
 }
