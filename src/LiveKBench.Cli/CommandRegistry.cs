@@ -15,7 +15,10 @@ internal static class CommandRegistry
         yield return KernelCommands.BuildKcache();
         yield return KernelCommands.BuildReproduce();
         yield return AgentCommands.Build();
-        yield return EvalCommands.Build();
         yield return CrawlCommands.Build();
+        yield return EvaluationCommands.BuildPatch();
+        yield return EvaluationCommands.BuildEval();
+        yield return EvaluationCommands.BuildLeaderboard();
+        yield return EvaluationCommands.BuildResearch();
     }
 }

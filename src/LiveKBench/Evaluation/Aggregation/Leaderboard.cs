@@ -1,0 +1,531 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LiveKBench.Arena.Store;
+using Microsoft.EntityFrameworkCore;
+
+namespace LiveKBench.Evaluation.Aggregation;
+
+/// <summary>What became of one agent run, for the separate counts of the leaderboard.</summary>
+public enum RunOutcome
+{
+    /// <summary>Crash evaluation verdict notReproduced: the crash is resolved (CRR = 1).</summary>
+    Resolved,
+
+    /// <summary>Verdict reproduced.</summary>
+    Reproduced,
+
+    /// <summary>Verdict compilationError (includes a patch that does not apply).</summary>
+    CompilationError,
+
+    /// <summary>Verdict bootError: the patched kernel never reached the reproducer. Never counted as resolved.</summary>
+    BootError,
+
+    /// <summary>Verdict error: an infrastructure failure. Never counted as resolved.</summary>
+    Error,
+
+    /// <summary>No crash verdict yet (no evaluation row, or not done).</summary>
+    Pending,
+
+    /// <summary>The agent run itself failed (AgentRun.Status failed): no patch.</summary>
+    AgentError,
+}
+
+/// <summary>The scores of one agent run, as the leaderboard reads them.</summary>
+/// <param name="RunId">AgentRun.Id.</param>
+/// <param name="AgentConfigurationId">AgentRun.AgentConfigurationId.</param>
+/// <param name="BugId">AgentRun.BugId.</param>
+/// <param name="Batch">AgentRun.Batch (kArena unionId): first sort key of the run order.</param>
+/// <param name="RunIndex">AgentRun.RunIndex: second sort key (RunId is the third).</param>
+/// <param name="Outcome">Crash outcome class.</param>
+/// <param name="Crr">1 when the crash verdict is notReproduced, else 0.</param>
+/// <param name="Epr">1 when <paramref name="Crr"/> is 1 and the judge's evaluation is done with outcome equivalent, else 0.</param>
+/// <param name="FileIou">File IoU when the localization evaluation succeeded, else 0.</param>
+/// <param name="FunctionIou">Function IoU when the localization evaluation succeeded, else 0.</param>
+public sealed record RunScore(int RunId, int AgentConfigurationId, string BugId, int Batch, int RunIndex, RunOutcome Outcome, double Crr, double Epr, double FileIou, double FunctionIou);
+
+/// <summary>An agent configuration as shown on the leaderboard.</summary>
+/// <param name="Id">AgentConfiguration.Id.</param>
+/// <param name="Name">AgentConfiguration.Name.</param>
+/// <param name="Model">AgentConfiguration.Model (may be empty for baselines).</param>
+public sealed record ConfigInfo(int Id, string Name, string Model);
+
+/// <summary>The four metrics under one aggregation (each a mean over bugs with a 95 % bootstrap CI).</summary>
+/// <param name="Crr">Crash resolution rate.</param>
+/// <param name="Epr">Equivalent patch rate (judge equivalent AND crash resolved).</param>
+/// <param name="FileIou">File IoU (pass: IoU &gt; 0).</param>
+/// <param name="FunctionIou">Function IoU (pass: IoU &gt; 0).</param>
+public sealed record MetricSet(MeanCi Crr, MeanCi Epr, MeanCi FileIou, MeanCi FunctionIou);
+
+/// <summary>A bug with fewer than k runs of a configuration (kept in every mean, listed here).</summary>
+/// <param name="BugId">The bug.</param>
+/// <param name="Runs">Its number of runs (0 ≤ runs &lt; k).</param>
+public sealed record IncompleteBug(string BugId, int Runs);
+
+/// <summary>Runs of a configuration by outcome; every run counts in exactly one field.</summary>
+/// <param name="Resolved">notReproduced.</param>
+/// <param name="Reproduced">reproduced.</param>
+/// <param name="CompilationError">compilationError.</param>
+/// <param name="BootError">bootError (scored 0, never resolved).</param>
+/// <param name="Error">infrastructure error (scored 0, never resolved).</param>
+/// <param name="Pending">no verdict yet (scored 0).</param>
+/// <param name="AgentError">the agent run failed (scored 0).</param>
+public sealed record OutcomeCounts(int Resolved, int Reproduced, int CompilationError, int BootError, int Error, int Pending, int AgentError);
+
+/// <summary>One leaderboard row (one agent configuration).</summary>
+/// <param name="AgentConfig">Configuration name.</param>
+/// <param name="Model">Model display name.</param>
+/// <param name="Bugs">Bugs in the bug set (every configuration is scored over all of them).</param>
+/// <param name="Runs">Runs of this configuration on those bugs.</param>
+/// <param name="Crr">Per bug: resolved runs / runs (0 for a bug without runs); mean over bugs.</param>
+/// <param name="Epr">Per bug: equivalent-and-resolved runs / runs; mean over bugs.</param>
+/// <param name="FileIou">Per bug: mean file IoU over runs; mean over bugs.</param>
+/// <param name="FunctionIou">Per bug: mean function IoU over runs; mean over bugs.</param>
+/// <param name="PassAtK">Unbiased pass@k per bug (<see cref="Estimators.PassAtK"/>; success = score &gt; 0); mean over bugs.</param>
+/// <param name="MeanAtK">kArena mean@k per bug (<see cref="Estimators.MeanAtK"/>, first k runs); mean over bugs.</param>
+/// <param name="IncompleteBugs">Bugs with fewer than k runs, with their run counts (ordered by bug id).</param>
+/// <param name="Outcomes">Runs by outcome (bootError and error separately).</param>
+public sealed record LeaderboardRow(
+    string AgentConfig,
+    string Model,
+    int Bugs,
+    int Runs,
+    MeanCi Crr,
+    MeanCi Epr,
+    MeanCi FileIou,
+    MeanCi FunctionIou,
+    MetricSet PassAtK,
+    MetricSet MeanAtK,
+    IReadOnlyList<IncompleteBug> IncompleteBugs,
+    OutcomeCounts Outcomes);
+
+/// <summary>The leaderboard: one row per agent configuration, ordered by EPR pass@k, then CRR pass@k, then name.</summary>
+/// <param name="Dataset">Dataset name, or null for "every bug with at least one run".</param>
+/// <param name="K">k of pass@k and mean@k.</param>
+/// <param name="Judge">Judge configuration whose verdicts define EPR; null when no judge has evaluations (EPR is then 0).</param>
+/// <param name="Bugs">Size of the bug set.</param>
+/// <param name="Replicates">Bootstrap replicates used for the CIs.</param>
+/// <param name="Seed">Bootstrap seed.</param>
+/// <param name="Rows">The rows.</param>
+public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, int Bugs, int Replicates, ulong Seed, IReadOnlyList<LeaderboardRow> Rows)
+{
+    /// <summary>JSON options of the leaderboard output: camelCase, nulls kept, enums as camelCase text.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>The result as indented JSON (<c>{"dataset","k","judge","bugs","replicates","seed","rows":[...]}</c>).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>CSV with a header line; one line per configuration; CIs as separate columns; incomplete bugs as a count.</summary>
+    public string ToCsv()
+    {
+        var sb = new StringBuilder();
+        var metricCols = new[] { "crr", "epr", "fileIou", "functionIou" };
+        sb.Append("agentConfig,model,bugs,runs");
+        foreach (var prefix in new[] { "", "passAtK.", "meanAtK." })
+        {
+            foreach (var m in metricCols)
+            {
+                sb.Append($",{prefix}{m},{prefix}{m}.ciLow,{prefix}{m}.ciHigh");
+            }
+        }
+        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError\n");
+        foreach (var r in Rows)
+        {
+            sb.Append(Csv(r.AgentConfig)).Append(',').Append(Csv(r.Model)).Append(',').Append(r.Bugs).Append(',').Append(r.Runs);
+            foreach (var set in new[] { new MetricSet(r.Crr, r.Epr, r.FileIou, r.FunctionIou), r.PassAtK, r.MeanAtK })
+            {
+                foreach (var ci in new[] { set.Crr, set.Epr, set.FileIou, set.FunctionIou })
+                {
+                    sb.Append($",{ci.Mean:R},{ci.CiLow:R},{ci.CiHigh:R}");
+                }
+            }
+            var o = r.Outcomes;
+            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError}\n");
+        }
+        return sb.ToString();
+    }
+
+    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+}
+
+/// <summary>Options of <see cref="Leaderboard"/>.</summary>
+public sealed record LeaderboardOptions
+{
+    /// <summary>Dataset name or numeric id; null = every bug with at least one agent run.</summary>
+    public string? Dataset { get; init; }
+
+    /// <summary>k of pass@k/mean@k (≥ 1). Default 1.</summary>
+    public int K { get; init; } = 1;
+
+    /// <summary>Judge configuration name defining EPR; null = the judge with the most finished evaluations (ties: by name).</summary>
+    public string? Judge { get; init; }
+
+    /// <summary>Bootstrap replicates. Default <see cref="Bootstrap.DefaultReplicates"/>.</summary>
+    public int Replicates { get; init; } = Bootstrap.DefaultReplicates;
+
+    /// <summary>Bootstrap seed. Default <see cref="Bootstrap.DefaultSeed"/>.</summary>
+    public ulong Seed { get; init; } = Bootstrap.DefaultSeed;
+}
+
+/// <summary>Unknown dataset or judge name given to the leaderboard.</summary>
+public sealed class LeaderboardException(string message) : Exception(message);
+
+/// <summary>
+/// Computes the leaderboard (kenv-web.md B.5, with the defects listed there fixed): every configuration is
+/// scored over the same bug set; per (configuration, bug) the runs are ordered by (batch, run index, id);
+/// per-run scores follow karena.md §4.2–4.4; each configuration's value is the mean over bugs with a 95 %
+/// percentile-bootstrap CI. Bugs with fewer than k runs are kept (pass@k falls back to pass@n, mean@k counts
+/// missing runs as 0) and listed in <see cref="LeaderboardRow.IncompleteBugs"/>; failed agent runs, pending
+/// evaluations, bootError and error verdicts score 0 and are counted separately in <see cref="LeaderboardRow.Outcomes"/>.
+/// </summary>
+public static class Leaderboard
+{
+    /// <summary>Number of bootstrapped columns: crr, epr, fileIou, functionIou × (mean, pass@k, mean@k).</summary>
+    internal const int Columns = 12;
+
+    /// <summary>Loads the needed columns (one SQL query over the store) and computes the leaderboard.</summary>
+    /// <exception cref="LeaderboardException">Unknown dataset or judge.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">K &lt; 1 or negative replicates.</exception>
+    public static LeaderboardResult Query(KBenchDbContext db, LeaderboardOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.K, 1);
+        var (datasetId, datasetName) = ResolveDataset(db, options.Dataset);
+        var (judgeId, judgeName) = ResolveJudge(db, options.Judge);
+        var runs = LoadRuns(db, datasetId, judgeId);
+        List<string> bugs;
+        if (datasetId is { } dsId)
+        {
+            bugs = [.. db.DatasetMembers.AsNoTracking().Where(m => m.DatasetId == dsId).Select(m => m.BugId).Distinct()];
+        }
+        else
+        {
+            bugs = [.. runs.Select(r => r.BugId).Distinct()];
+        }
+        var configIds = runs.Select(r => r.AgentConfigurationId).Distinct().ToHashSet();
+        var configs = db.AgentConfigurations.AsNoTracking()
+            .Select(c => new ConfigInfo(c.Id, c.Name, c.Model))
+            .AsEnumerable()
+            .Where(c => configIds.Contains(c.Id))
+            .ToList();
+        return Compute(runs, bugs, configs, options.K, options.Replicates, options.Seed, datasetName, judgeName);
+    }
+
+    /// <summary>
+    /// Computes the leaderboard from run scores (no store access; used by <see cref="Query"/> and by tests).
+    /// </summary>
+    /// <param name="runs">Run scores; runs of bugs outside <paramref name="bugs"/> or of configurations outside <paramref name="configs"/> are ignored.</param>
+    /// <param name="bugs">The bug set; every configuration is scored over all of it.</param>
+    /// <param name="configs">The configurations to rank.</param>
+    /// <param name="k">k ≥ 1.</param>
+    /// <param name="replicates">Bootstrap replicates.</param>
+    /// <param name="seed">Bootstrap seed.</param>
+    /// <param name="datasetName">Shown in the result.</param>
+    /// <param name="judgeName">Shown in the result.</param>
+    /// <returns>The leaderboard.</returns>
+    public static LeaderboardResult Compute(
+        IReadOnlyList<RunScore> runs,
+        IReadOnlyList<string> bugs,
+        IReadOnlyList<ConfigInfo> configs,
+        int k,
+        int replicates = Bootstrap.DefaultReplicates,
+        ulong seed = Bootstrap.DefaultSeed,
+        string? datasetName = null,
+        string? judgeName = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        var orderedBugs = bugs.Distinct().Order(StringComparer.Ordinal).ToArray();
+        var bugIndex = new Dictionary<string, int>(orderedBugs.Length, StringComparer.Ordinal);
+        for (var i = 0; i < orderedBugs.Length; i++)
+        {
+            bugIndex[orderedBugs[i]] = i;
+        }
+        var configIndex = new Dictionary<int, int>();
+        for (var i = 0; i < configs.Count; i++)
+        {
+            configIndex[configs[i].Id] = i;
+        }
+        // runsBy[config][bug] = runs
+        var runsBy = new List<RunScore>?[configs.Count][];
+        for (var i = 0; i < configs.Count; i++)
+        {
+            runsBy[i] = new List<RunScore>?[orderedBugs.Length];
+        }
+        foreach (var r in runs)
+        {
+            if (configIndex.TryGetValue(r.AgentConfigurationId, out var ci) && bugIndex.TryGetValue(r.BugId, out var bi))
+            {
+                (runsBy[ci][bi] ??= []).Add(r);
+            }
+        }
+        var rows = new LeaderboardRow[configs.Count];
+        Parallel.For(0, configs.Count, ci => rows[ci] = ComputeRow(configs[ci], runsBy[ci], orderedBugs, k, replicates, seed));
+        var ordered = rows
+            .OrderByDescending(r => r.PassAtK.Epr.Mean)
+            .ThenByDescending(r => r.PassAtK.Crr.Mean)
+            .ThenBy(r => r.AgentConfig, StringComparer.Ordinal)
+            .ToList();
+        return new LeaderboardResult(datasetName, k, judgeName, orderedBugs.Length, replicates, seed, ordered);
+    }
+
+    private static readonly Comparison<RunScore> RunOrder = (a, b) =>
+    {
+        var c = a.Batch.CompareTo(b.Batch);
+        if (c != 0)
+        {
+            return c;
+        }
+        c = a.RunIndex.CompareTo(b.RunIndex);
+        return c != 0 ? c : a.RunId.CompareTo(b.RunId);
+    };
+
+    private static LeaderboardRow ComputeRow(ConfigInfo config, List<RunScore>?[] byBug, string[] bugs, int k, int replicates, ulong seed)
+    {
+        var values = PerBugValues(byBug, bugs, k, out var incomplete, out var counts, out var totalRuns);
+        var ci = Bootstrap.MeansWithCi(values, bugs.Length, Columns, replicates, seed);
+        return new LeaderboardRow(
+            config.Name,
+            config.Model,
+            bugs.Length,
+            totalRuns,
+            ci[0],
+            ci[1],
+            ci[2],
+            ci[3],
+            new MetricSet(ci[4], ci[5], ci[6], ci[7]),
+            new MetricSet(ci[8], ci[9], ci[10], ci[11]),
+            incomplete,
+            new OutcomeCounts(
+                counts[(int)RunOutcome.Resolved],
+                counts[(int)RunOutcome.Reproduced],
+                counts[(int)RunOutcome.CompilationError],
+                counts[(int)RunOutcome.BootError],
+                counts[(int)RunOutcome.Error],
+                counts[(int)RunOutcome.Pending],
+                counts[(int)RunOutcome.AgentError]));
+    }
+
+    /// <summary>
+    /// Per-bug metric matrix of one configuration: row b (bug <paramref name="bugs"/>[b]) holds <see cref="Columns"/>
+    /// values: mean crr, epr, fileIou, functionIou over the runs; pass@k of the same four; mean@k of the same four.
+    /// </summary>
+    /// <param name="byBug">Runs per bug (null = none), same order as <paramref name="bugs"/>; sorted in place into run order.</param>
+    /// <param name="bugs">Bug ids.</param>
+    /// <param name="k">k ≥ 1.</param>
+    /// <param name="incomplete">Bugs with fewer than k runs.</param>
+    /// <param name="counts">Runs per <see cref="RunOutcome"/> (indexed by the enum value).</param>
+    /// <param name="totalRuns">All runs.</param>
+    internal static double[] PerBugValues(List<RunScore>?[] byBug, string[] bugs, int k, out List<IncompleteBug> incomplete, out int[] counts, out int totalRuns)
+    {
+        var values = new double[bugs.Length * Columns];
+        incomplete = [];
+        counts = new int[Enum.GetValues<RunOutcome>().Length];
+        totalRuns = 0;
+        Span<double> scores = stackalloc double[4];
+        Span<int> successes = stackalloc int[4];
+        var perRun = new List<double>[4];
+        for (var m = 0; m < 4; m++)
+        {
+            perRun[m] = [];
+        }
+        for (var b = 0; b < bugs.Length; b++)
+        {
+            var list = byBug[b];
+            var n = list?.Count ?? 0;
+            totalRuns += n;
+            if (n < k)
+            {
+                incomplete.Add(new IncompleteBug(bugs[b], n));
+            }
+            var row = values.AsSpan(b * Columns, Columns);
+            if (list is null)
+            {
+                continue; // all zeros
+            }
+            list.Sort(RunOrder);
+            scores.Clear();
+            successes.Clear();
+            for (var m = 0; m < 4; m++)
+            {
+                perRun[m].Clear();
+            }
+            foreach (var r in list)
+            {
+                counts[(int)r.Outcome]++;
+                Span<double> s = [r.Crr, r.Epr, r.FileIou, r.FunctionIou];
+                for (var m = 0; m < 4; m++)
+                {
+                    scores[m] += s[m];
+                    if (s[m] > 0)
+                    {
+                        successes[m]++;
+                    }
+                    perRun[m].Add(s[m]);
+                }
+            }
+            for (var m = 0; m < 4; m++)
+            {
+                row[m] = scores[m] / n;
+                row[4 + m] = Estimators.PassAtK(n, successes[m], k);
+                row[8 + m] = Estimators.MeanAtK(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(perRun[m]), k);
+            }
+        }
+        return values;
+    }
+
+    internal static (int? Id, string? Name) ResolveDataset(KBenchDbContext db, string? dataset)
+    {
+        if (string.IsNullOrWhiteSpace(dataset))
+        {
+            return (null, null);
+        }
+        var byName = db.Datasets.AsNoTracking().Where(d => d.Name == dataset).Select(d => new { d.Id, d.Name }).FirstOrDefault();
+        if (byName is null && int.TryParse(dataset, out var id))
+        {
+            byName = db.Datasets.AsNoTracking().Where(d => d.Id == id).Select(d => new { d.Id, d.Name }).FirstOrDefault();
+        }
+        return byName is null
+            ? throw new LeaderboardException($"no dataset named or numbered '{dataset}'")
+            : (byName.Id, byName.Name);
+    }
+
+    internal static (int? Id, string? Name) ResolveJudge(KBenchDbContext db, string? judge)
+    {
+        if (!string.IsNullOrWhiteSpace(judge))
+        {
+            var j = db.JudgeConfigurations.AsNoTracking().Where(x => x.Name == judge).Select(x => new { x.Id, x.Name }).FirstOrDefault();
+            return j is null ? throw new LeaderboardException($"no judge configuration named '{judge}'") : (j.Id, j.Name);
+        }
+        var best = db.JudgeEvaluations.AsNoTracking()
+            .Where(e => e.Status == WorkStatus.Done)
+            .GroupBy(e => e.JudgeConfigurationId)
+            .Select(g => new { Id = g.Key, N = g.Count() })
+            .ToList();
+        if (best.Count == 0)
+        {
+            return (null, null);
+        }
+        var names = db.JudgeConfigurations.AsNoTracking().Select(x => new { x.Id, x.Name }).ToDictionary(x => x.Id, x => x.Name);
+        var pick = best.OrderByDescending(b => b.N).ThenBy(b => names.GetValueOrDefault(b.Id) ?? "", StringComparer.Ordinal).First();
+        return (pick.Id, names.GetValueOrDefault(pick.Id));
+    }
+
+    /// <summary>
+    /// One SQL query over AgentRuns LEFT JOIN the crash, judge (one judge) and localization evaluations, reading
+    /// only the needed columns with a plain data reader (no change tracking, no per-row converters).
+    /// Table and column names come from the EF model, so the query follows the schema.
+    /// </summary>
+    internal static List<RunScore> LoadRuns(KBenchDbContext db, int? datasetId, int? judgeId)
+    {
+        var run = Table<AgentRun>(db);
+        var crash = Table<CrashResolutionEvaluation>(db);
+        var judge = Table<JudgeEvaluation>(db);
+        var loc = Table<LocalizationEvaluation>(db);
+        var member = Table<DatasetMember>(db);
+        var sql = $"""
+            SELECT r.{run.Col(nameof(AgentRun.Id))}, r.{run.Col(nameof(AgentRun.AgentConfigurationId))}, r.{run.Col(nameof(AgentRun.BugId))},
+                   r.{run.Col(nameof(AgentRun.Batch))}, r.{run.Col(nameof(AgentRun.RunIndex))}, r.{run.Col(nameof(AgentRun.Status))},
+                   c.{crash.Col(nameof(CrashResolutionEvaluation.Status))}, c.{crash.Col(nameof(CrashResolutionEvaluation.Verdict))},
+                   j.{judge.Col(nameof(JudgeEvaluation.Status))}, j.{judge.Col(nameof(JudgeEvaluation.Outcome))},
+                   l.{loc.Col(nameof(LocalizationEvaluation.Status))}, l.{loc.Col(nameof(LocalizationEvaluation.FileIou))}, l.{loc.Col(nameof(LocalizationEvaluation.FunctionIou))}
+            FROM "{run.Name}" r
+            LEFT JOIN "{crash.Name}" c ON c.{crash.Col(nameof(CrashResolutionEvaluation.AgentRunId))} = r.{run.Col(nameof(AgentRun.Id))}
+            LEFT JOIN "{judge.Name}" j ON j.{judge.Col(nameof(JudgeEvaluation.AgentRunId))} = r.{run.Col(nameof(AgentRun.Id))} AND j.{judge.Col(nameof(JudgeEvaluation.JudgeConfigurationId))} = $judge
+            LEFT JOIN "{loc.Name}" l ON l.{loc.Col(nameof(LocalizationEvaluation.AgentRunId))} = r.{run.Col(nameof(AgentRun.Id))}
+            {(datasetId is null ? "" : $"WHERE r.{run.Col(nameof(AgentRun.BugId))} IN (SELECT {member.Col(nameof(DatasetMember.BugId))} FROM \"{member.Name}\" WHERE {member.Col(nameof(DatasetMember.DatasetId))} = $ds)")}
+            """;
+        var conn = db.Database.GetDbConnection();
+        if (conn.State != System.Data.ConnectionState.Open)
+        {
+            conn.Open();
+        }
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        AddParam(cmd, "$judge", judgeId is null ? DBNull.Value : judgeId.Value);
+        if (datasetId is not null)
+        {
+            AddParam(cmd, "$ds", datasetId.Value);
+        }
+        var failed = EnumText.ToText(WorkStatus.Failed);
+        var done = EnumText.ToText(WorkStatus.Done);
+        var success = EnumText.ToText(AnalysisStatus.Success);
+        var equivalent = EnumText.ToText(JudgeOutcome.Equivalent);
+        var verdicts = Enum.GetValues<Verdict>().ToDictionary(v => EnumText.ToText(v), v => v, StringComparer.Ordinal);
+        var bugIds = new Dictionary<string, string>(StringComparer.Ordinal); // intern bug ids
+        var result = new List<RunScore>();
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            var bug = reader.GetString(2);
+            if (!bugIds.TryGetValue(bug, out var interned))
+            {
+                bugIds[bug] = interned = bug;
+            }
+            RunOutcome outcome;
+            if (reader.GetString(5) == failed)
+            {
+                outcome = RunOutcome.AgentError;
+            }
+            else if (reader.IsDBNull(6) || reader.GetString(6) != done || reader.IsDBNull(7) || !verdicts.TryGetValue(reader.GetString(7), out var verdict))
+            {
+                outcome = RunOutcome.Pending;
+            }
+            else
+            {
+                outcome = verdict switch
+                {
+                    Verdict.NotReproduced => RunOutcome.Resolved,
+                    Verdict.Reproduced => RunOutcome.Reproduced,
+                    Verdict.CompilationError => RunOutcome.CompilationError,
+                    Verdict.BootError => RunOutcome.BootError,
+                    _ => RunOutcome.Error,
+                };
+            }
+            var crr = outcome == RunOutcome.Resolved ? 1.0 : 0.0;
+            var equiv = !reader.IsDBNull(8) && reader.GetString(8) == done && !reader.IsDBNull(9) && reader.GetString(9) == equivalent;
+            var locOk = !reader.IsDBNull(10) && reader.GetString(10) == success;
+            result.Add(new RunScore(
+                reader.GetInt32(0),
+                reader.GetInt32(1),
+                interned,
+                reader.GetInt32(3),
+                reader.GetInt32(4),
+                outcome,
+                crr,
+                crr > 0 && equiv ? 1.0 : 0.0,
+                locOk ? reader.GetDouble(11) : 0.0,
+                locOk ? reader.GetDouble(12) : 0.0));
+        }
+        return result;
+    }
+
+    private static void AddParam(DbCommand cmd, string name, object value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        cmd.Parameters.Add(p);
+    }
+
+    private sealed record TableInfo(string Name, Microsoft.EntityFrameworkCore.Metadata.IEntityType Entity)
+    {
+        public string Col(string property)
+        {
+            var store = Microsoft.EntityFrameworkCore.Metadata.StoreObjectIdentifier.Table(Name, null);
+            var p = Entity.FindProperty(property) ?? throw new InvalidOperationException($"{Entity.ClrType.Name}.{property} is not mapped");
+            return "\"" + (p.GetColumnName(store) ?? property) + "\"";
+        }
+    }
+
+    private static TableInfo Table<T>(KBenchDbContext db)
+    {
+        var e = db.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException($"{typeof(T).Name} is not mapped");
+        return new TableInfo(e.GetTableName() ?? typeof(T).Name, e);
+    }
+}
