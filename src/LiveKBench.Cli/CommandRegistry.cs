@@ -9,6 +9,9 @@ internal static class CommandRegistry
     public static IEnumerable<Command> All()
     {
         yield return WorkspaceCommands.BuildInit();
+        yield return RunCommands.BuildRun();
+        yield return RunCommands.BuildLive();
+        yield return RunCommands.BuildStatus();
         yield return BugCommands.Build();
         yield return DatasetCommands.Build();
         yield return KernelCommands.BuildMirror();

@@ -37,34 +37,17 @@ internal static class CrawlCommands
             {
                 throw new UsageException("--max-age-days and --limit must not be negative");
             }
-            if (s.RequestsPerPeriod < 1 || s.PeriodSeconds <= 0)
-            {
-                throw new UsageException("settings syzbot.requestsPerPeriod must be ≥ 1 and syzbot.periodSeconds > 0");
-            }
-            var clientOptions = new SyzbotClientOptions
-            {
-                BaseUrl = parse.GetValue(url) ?? s.Url,
-                RequestsPerPeriod = s.RequestsPerPeriod,
-                Period = TimeSpan.FromSeconds(s.PeriodSeconds),
-                MaxAttempts = Math.Max(1, s.MaxAttempts),
-                RetryBaseDelay = TimeSpan.FromSeconds(Math.Max(0, s.RetryBaseDelaySeconds)),
-                RequestTimeout = TimeSpan.FromSeconds(s.RequestTimeoutSeconds > 0 ? s.RequestTimeoutSeconds : 60),
-                OpenBugCacheLifetime = TimeSpan.FromSeconds(s.OpenBugCacheSeconds),
-                FixedBugCacheLifetime = TimeSpan.FromSeconds(s.FixedBugCacheSeconds),
-                CacheDirectory = Path.Combine(ws.CacheDir, "syzbot"),
-            };
             SyzbotClient client;
+            SyzbotCrawler crawler;
             try
             {
-                client = new SyzbotClient(clientOptions, logger: logs.CreateLogger("syzbot"));
+                (client, crawler) = CrawlerFactory.Create(ws, logs, parse.GetValue(url), parse.GetValue(allowFetch));
             }
             catch (ArgumentException ex)
             {
                 throw new UsageException(ex.Message);
             }
             using var _ = client;
-            var mirrors = ws.Settings.Mirrors.ToDictionary(kv => kv.Key, kv => Path.IsPathRooted(kv.Value) ? kv.Value : Path.Combine(ws.Root, kv.Value));
-            var crawler = new SyzbotCrawler(client, ws.OpenStore, new DeveloperPatchResolver(mirrors, parse.GetValue(allowFetch)), logger: logs.CreateLogger("crawl"));
             var options = new CrawlOptions
             {
                 Namespaces = [.. (parse.GetValue(ns) is { Length: > 0 } n ? n : [.. s.Namespaces]).Distinct(StringComparer.Ordinal)],

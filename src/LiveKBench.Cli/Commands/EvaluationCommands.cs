@@ -267,7 +267,7 @@ internal static class EvaluationCommands
 
     private static string Pct(MeanCi c) => string.Create(CultureInfo.InvariantCulture, $"{c.Mean * 100,5:F1} [{c.CiLow * 100:F1}, {c.CiHigh * 100:F1}]");
 
-    private static void PrintLeaderboard(LeaderboardResult lb)
+    internal static void PrintLeaderboard(LeaderboardResult lb)
     {
         Console.WriteLine($"dataset: {lb.Dataset ?? "(every bug with a run)"}   bugs: {lb.Bugs}   k: {lb.K}   judge: {lb.Judge ?? "(none: EPR is 0)"}   95% bootstrap CI, {lb.Replicates} replicates");
         if (lb.Rows.Count == 0)
