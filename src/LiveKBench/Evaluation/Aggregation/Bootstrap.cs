@@ -43,6 +43,30 @@ public static class Bootstrap
     /// <returns>One <see cref="MeanCi"/> per column.</returns>
     /// <exception cref="ArgumentException">The matrix is smaller than rows × metrics, or a parameter is out of range.</exception>
     public static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, int replicates = DefaultReplicates, ulong seed = DefaultSeed, double level = 0.95)
+        => MeansWithCi(values, rows, metrics, ResampleIndices(rows, replicates, seed), replicates, level);
+
+    /// <summary>
+    /// The resampling indices <see cref="MeansWithCi(ReadOnlySpan{double}, int, int, int, ulong, double)"/> draws for
+    /// (<paramref name="rows"/>, <paramref name="replicates"/>, <paramref name="seed"/>): replicate b uses entries
+    /// [b × rows, (b + 1) × rows). Compute once to share between samples of the same size (paired bootstrap).
+    /// </summary>
+    /// <returns>rows × replicates indices in [0, rows).</returns>
+    public static int[] ResampleIndices(int rows, int replicates, ulong seed = DefaultSeed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(replicates);
+        var idx = new int[rows * replicates];
+        var state = seed;
+        for (var i = 0; i < idx.Length; i++)
+        {
+            idx[i] = (int)((NextUInt32(ref state) * (ulong)(uint)rows) >> 32);
+        }
+        return idx;
+    }
+
+    /// <summary>As <see cref="MeansWithCi(ReadOnlySpan{double}, int, int, int, ulong, double)"/> with precomputed <paramref name="indices"/> (from <see cref="ResampleIndices"/>).</summary>
+    /// <exception cref="ArgumentException">Bad sizes or level.</exception>
+    public static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double level = 0.95)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(metrics, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -87,17 +111,21 @@ public static class Bootstrap
             }
             return result;
         }
+        if (indices.Length < rows * replicates)
+        {
+            throw new ArgumentException($"indices holds {indices.Length} entries, fewer than {rows} × {replicates}", nameof(indices));
+        }
         var reps = new double[metrics * replicates];
         var acc = new double[stride];
-        var state = seed;
         var p = padded.AsSpan();
         for (var b = 0; b < replicates; b++)
         {
             Array.Clear(acc);
             var accSpan = acc.AsSpan();
+            var draw = indices.Slice(b * rows, rows);
             for (var d = 0; d < rows; d++)
             {
-                var idx = (int)((NextUInt32(ref state) * (ulong)(uint)rows) >> 32);
+                var idx = draw[d];
                 var row = p.Slice(idx * stride, stride);
                 for (var o = 0; o < stride; o += w)
                 {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -265,7 +266,8 @@ public static class Leaderboard
             }
         }
         var rows = new LeaderboardRow[configs.Count];
-        Parallel.For(0, configs.Count, ci => rows[ci] = ComputeRow(configs[ci], runsBy[ci], orderedBugs, k, replicates, seed));
+        var indices = Bootstrap.ResampleIndices(orderedBugs.Length, replicates, seed); // shared: paired across configurations
+        Parallel.For(0, configs.Count, ci => rows[ci] = ComputeRow(configs[ci], runsBy[ci], orderedBugs, k, replicates, indices));
         var ordered = rows
             .OrderByDescending(r => r.PassAtK.Epr.Mean)
             .ThenByDescending(r => r.PassAtK.Crr.Mean)
@@ -285,10 +287,10 @@ public static class Leaderboard
         return c != 0 ? c : a.RunId.CompareTo(b.RunId);
     };
 
-    private static LeaderboardRow ComputeRow(ConfigInfo config, List<RunScore>?[] byBug, string[] bugs, int k, int replicates, ulong seed)
+    private static LeaderboardRow ComputeRow(ConfigInfo config, List<RunScore>?[] byBug, string[] bugs, int k, int replicates, int[] indices)
     {
         var values = PerBugValues(byBug, bugs, k, out var incomplete, out var counts, out var totalRuns);
-        var ci = Bootstrap.MeansWithCi(values, bugs.Length, Columns, replicates, seed);
+        var ci = Bootstrap.MeansWithCi(values, bugs.Length, Columns, indices, replicates);
         return new LeaderboardRow(
             config.Name,
             config.Model,
@@ -417,92 +419,151 @@ public static class Leaderboard
     }
 
     /// <summary>
-    /// One SQL query over AgentRuns LEFT JOIN the crash, judge (one judge) and localization evaluations, reading
-    /// only the needed columns with a plain data reader (no change tracking, no per-row converters).
+    /// Four sequential-scan SQL queries (runs; done crash verdicts; equivalent verdicts of one judge; successful
+    /// localization rows), joined in memory through arrays indexed by run id — cheaper than SQL LEFT JOINs, which
+    /// cost one index probe per run and table. Only the needed columns, plain data readers, no change tracking,
+    /// enum texts compared inside SQLite.
     /// Table and column names come from the EF model, so the query follows the schema.
     /// </summary>
-    internal static List<RunScore> LoadRuns(KBenchDbContext db, int? datasetId, int? judgeId)
+    /// <param name="db">Store.</param>
+    /// <param name="datasetId">Only runs on members of this dataset; null = all runs.</param>
+    /// <param name="judgeId">Judge configuration whose evaluations define EPR; null = none (EPR 0).</param>
+    /// <returns>One score per agent run, unordered.</returns>
+    public static List<RunScore> LoadRuns(KBenchDbContext db, int? datasetId, int? judgeId)
     {
         var run = Table<AgentRun>(db);
         var crash = Table<CrashResolutionEvaluation>(db);
         var judge = Table<JudgeEvaluation>(db);
         var loc = Table<LocalizationEvaluation>(db);
         var member = Table<DatasetMember>(db);
-        var sql = $"""
-            SELECT r.{run.Col(nameof(AgentRun.Id))}, r.{run.Col(nameof(AgentRun.AgentConfigurationId))}, r.{run.Col(nameof(AgentRun.BugId))},
-                   r.{run.Col(nameof(AgentRun.Batch))}, r.{run.Col(nameof(AgentRun.RunIndex))}, r.{run.Col(nameof(AgentRun.Status))},
-                   c.{crash.Col(nameof(CrashResolutionEvaluation.Status))}, c.{crash.Col(nameof(CrashResolutionEvaluation.Verdict))},
-                   j.{judge.Col(nameof(JudgeEvaluation.Status))}, j.{judge.Col(nameof(JudgeEvaluation.Outcome))},
-                   l.{loc.Col(nameof(LocalizationEvaluation.Status))}, l.{loc.Col(nameof(LocalizationEvaluation.FileIou))}, l.{loc.Col(nameof(LocalizationEvaluation.FunctionIou))}
-            FROM "{run.Name}" r
-            LEFT JOIN "{crash.Name}" c ON c.{crash.Col(nameof(CrashResolutionEvaluation.AgentRunId))} = r.{run.Col(nameof(AgentRun.Id))}
-            LEFT JOIN "{judge.Name}" j ON j.{judge.Col(nameof(JudgeEvaluation.AgentRunId))} = r.{run.Col(nameof(AgentRun.Id))} AND j.{judge.Col(nameof(JudgeEvaluation.JudgeConfigurationId))} = $judge
-            LEFT JOIN "{loc.Name}" l ON l.{loc.Col(nameof(LocalizationEvaluation.AgentRunId))} = r.{run.Col(nameof(AgentRun.Id))}
-            {(datasetId is null ? "" : $"WHERE r.{run.Col(nameof(AgentRun.BugId))} IN (SELECT {member.Col(nameof(DatasetMember.BugId))} FROM \"{member.Name}\" WHERE {member.Col(nameof(DatasetMember.DatasetId))} = $ds)")}
-            """;
         var conn = db.Database.GetDbConnection();
         if (conn.State != System.Data.ConnectionState.Open)
         {
             conn.Open();
         }
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = sql;
-        AddParam(cmd, "$judge", judgeId is null ? DBNull.Value : judgeId.Value);
-        if (datasetId is not null)
-        {
-            AddParam(cmd, "$ds", datasetId.Value);
-        }
-        var failed = EnumText.ToText(WorkStatus.Failed);
-        var done = EnumText.ToText(WorkStatus.Done);
-        var success = EnumText.ToText(AnalysisStatus.Success);
-        var equivalent = EnumText.ToText(JudgeOutcome.Equivalent);
-        var verdicts = Enum.GetValues<Verdict>().ToDictionary(v => EnumText.ToText(v), v => v, StringComparer.Ordinal);
+        var inDataset = datasetId is null ? "" : $"WHERE {{0}} IN (SELECT {member.Col(nameof(DatasetMember.BugId))} FROM \"{member.Name}\" WHERE {member.Col(nameof(DatasetMember.DatasetId))} = $ds)";
+        var runIdsInDataset = datasetId is null ? "" : $"AND {{0}} IN (SELECT {run.Col(nameof(AgentRun.Id))} FROM \"{run.Name}\" " + string.Format(CultureInfo.InvariantCulture, inDataset, run.Col(nameof(AgentRun.BugId))) + ")";
+
+        // 1. Runs (one sequential scan).
+        var runs = new List<(int Id, int Config, string Bug, int Batch, int Index, bool Failed)>();
         var bugIds = new Dictionary<string, string>(StringComparer.Ordinal); // intern bug ids
-        var result = new List<RunScore>();
-        using var reader = cmd.ExecuteReader();
-        while (reader.Read())
+        var maxId = 0;
+        using (var cmd = Command(conn, $"SELECT {run.Col(nameof(AgentRun.Id))}, {run.Col(nameof(AgentRun.AgentConfigurationId))}, {run.Col(nameof(AgentRun.BugId))}, {run.Col(nameof(AgentRun.Batch))}, {run.Col(nameof(AgentRun.RunIndex))}, {run.Col(nameof(AgentRun.Status))} = $failed FROM \"{run.Name}\" " + string.Format(CultureInfo.InvariantCulture, inDataset, run.Col(nameof(AgentRun.BugId))), datasetId))
+        using (var reader = cmd.ExecuteReader())
         {
-            var bug = reader.GetString(2);
-            if (!bugIds.TryGetValue(bug, out var interned))
+            while (reader.Read())
             {
-                bugIds[bug] = interned = bug;
-            }
-            RunOutcome outcome;
-            if (reader.GetString(5) == failed)
-            {
-                outcome = RunOutcome.AgentError;
-            }
-            else if (reader.IsDBNull(6) || reader.GetString(6) != done || reader.IsDBNull(7) || !verdicts.TryGetValue(reader.GetString(7), out var verdict))
-            {
-                outcome = RunOutcome.Pending;
-            }
-            else
-            {
-                outcome = verdict switch
+                var bug = reader.GetString(2);
+                if (!bugIds.TryGetValue(bug, out var interned))
                 {
-                    Verdict.NotReproduced => RunOutcome.Resolved,
-                    Verdict.Reproduced => RunOutcome.Reproduced,
-                    Verdict.CompilationError => RunOutcome.CompilationError,
-                    Verdict.BootError => RunOutcome.BootError,
-                    _ => RunOutcome.Error,
-                };
+                    bugIds[bug] = interned = bug;
+                }
+                var id = reader.GetInt32(0);
+                maxId = Math.Max(maxId, id);
+                runs.Add((id, reader.GetInt32(1), interned, reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5) == 1));
             }
-            var crr = outcome == RunOutcome.Resolved ? 1.0 : 0.0;
-            var equiv = !reader.IsDBNull(8) && reader.GetString(8) == done && !reader.IsDBNull(9) && reader.GetString(9) == equivalent;
-            var locOk = !reader.IsDBNull(10) && reader.GetString(10) == success;
-            result.Add(new RunScore(
-                reader.GetInt32(0),
-                reader.GetInt32(1),
-                interned,
-                reader.GetInt32(3),
-                reader.GetInt32(4),
-                outcome,
-                crr,
-                crr > 0 && equiv ? 1.0 : 0.0,
-                locOk ? reader.GetDouble(11) : 0.0,
-                locOk ? reader.GetDouble(12) : 0.0));
+        }
+
+        // 2. Crash verdicts as outcome codes (RunOutcome values); absent = pending.
+        var outcome = new byte[maxId + 1];
+        Array.Fill(outcome, (byte)RunOutcome.Pending);
+        var cid = crash.Col(nameof(CrashResolutionEvaluation.AgentRunId));
+        var verdict = crash.Col(nameof(CrashResolutionEvaluation.Verdict));
+        using (var cmd = Command(conn, $"""
+            SELECT {cid}, CASE WHEN {verdict} = $notReproduced THEN {(int)RunOutcome.Resolved}
+                               WHEN {verdict} = $reproduced THEN {(int)RunOutcome.Reproduced}
+                               WHEN {verdict} = $compilationError THEN {(int)RunOutcome.CompilationError}
+                               WHEN {verdict} = $bootError THEN {(int)RunOutcome.BootError}
+                               ELSE {(int)RunOutcome.Error} END
+            FROM "{crash.Name}" WHERE {crash.Col(nameof(CrashResolutionEvaluation.Status))} = $done AND {verdict} IS NOT NULL {string.Format(CultureInfo.InvariantCulture, runIdsInDataset, cid)}
+            """, datasetId))
+        using (var reader = cmd.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var id = reader.GetInt32(0);
+                if (id <= maxId)
+                {
+                    outcome[id] = (byte)reader.GetInt32(1);
+                }
+            }
+        }
+
+        // 3. Equivalent verdicts of the chosen judge.
+        var equivalent = new bool[maxId + 1];
+        if (judgeId is not null)
+        {
+            var jid = judge.Col(nameof(JudgeEvaluation.AgentRunId));
+            using var cmd = Command(conn, $"SELECT {jid} FROM \"{judge.Name}\" WHERE {judge.Col(nameof(JudgeEvaluation.JudgeConfigurationId))} = $judge AND {judge.Col(nameof(JudgeEvaluation.Status))} = $done AND {judge.Col(nameof(JudgeEvaluation.Outcome))} = $equivalent " + string.Format(CultureInfo.InvariantCulture, runIdsInDataset, jid), datasetId, judgeId);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                var id = reader.GetInt32(0);
+                if (id <= maxId)
+                {
+                    equivalent[id] = true;
+                }
+            }
+        }
+
+        // 4. Successful localization evaluations.
+        var fileIou = new double[maxId + 1];
+        var functionIou = new double[maxId + 1];
+        var lid = loc.Col(nameof(LocalizationEvaluation.AgentRunId));
+        using (var cmd = Command(conn, $"SELECT {lid}, {loc.Col(nameof(LocalizationEvaluation.FileIou))}, {loc.Col(nameof(LocalizationEvaluation.FunctionIou))} FROM \"{loc.Name}\" WHERE {loc.Col(nameof(LocalizationEvaluation.Status))} = $success " + string.Format(CultureInfo.InvariantCulture, runIdsInDataset, lid), datasetId))
+        using (var reader = cmd.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var id = reader.GetInt32(0);
+                if (id <= maxId)
+                {
+                    fileIou[id] = reader.GetDouble(1);
+                    functionIou[id] = reader.GetDouble(2);
+                }
+            }
+        }
+
+        var result = new List<RunScore>(runs.Count);
+        foreach (var r in runs)
+        {
+            var o = r.Failed ? RunOutcome.AgentError : (RunOutcome)outcome[r.Id];
+            var crr = o == RunOutcome.Resolved ? 1.0 : 0.0;
+            result.Add(new RunScore(r.Id, r.Config, r.Bug, r.Batch, r.Index, o, crr, crr > 0 && equivalent[r.Id] ? 1.0 : 0.0, fileIou[r.Id], functionIou[r.Id]));
         }
         return result;
+    }
+
+    private static DbCommand Command(DbConnection conn, string sql, int? datasetId, int? judgeId = null)
+    {
+        var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        if (sql.Contains("$ds", StringComparison.Ordinal))
+        {
+            AddParam(cmd, "$ds", datasetId!.Value);
+        }
+        if (sql.Contains("$judge", StringComparison.Ordinal))
+        {
+            AddParam(cmd, "$judge", judgeId!.Value);
+        }
+        foreach (var (name, text) in new[]
+        {
+            ("$failed", EnumText.ToText(WorkStatus.Failed)),
+            ("$done", EnumText.ToText(WorkStatus.Done)),
+            ("$success", EnumText.ToText(AnalysisStatus.Success)),
+            ("$equivalent", EnumText.ToText(JudgeOutcome.Equivalent)),
+            ("$notReproduced", EnumText.ToText(Verdict.NotReproduced)),
+            ("$reproduced", EnumText.ToText(Verdict.Reproduced)),
+            ("$compilationError", EnumText.ToText(Verdict.CompilationError)),
+            ("$bootError", EnumText.ToText(Verdict.BootError)),
+        })
+        {
+            if (sql.Contains(name, StringComparison.Ordinal))
+            {
+                AddParam(cmd, name, text);
+            }
+        }
+        return cmd;
     }
 
     private static void AddParam(DbCommand cmd, string name, object value)
