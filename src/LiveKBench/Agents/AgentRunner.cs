@@ -1,3 +1,4 @@
+using LiveKBench.Evaluation.Judge;
 using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
@@ -22,8 +23,8 @@ public sealed class AgentRunOptions
     /// <summary>run_kernel implementation for stateful configurations; null = run_kernel unavailable.</summary>
     public IKernelFeedback? Kernel { get; init; }
 
-    /// <summary>Creates the model client of kbench-agent; default = <see cref="OpenAiCompatibleChatClient.FromConfig"/>.</summary>
-    public Func<ModelConfigFile, IChatClient>? ChatClientFactory { get; init; }
+    /// <summary>Creates the model client of kbench-agent; default = <see cref="Llm.OpenAiCompatibleChatClient.FromConfig"/>.</summary>
+    public Func<ModelConfig, IChatClient>? ChatClientFactory { get; init; }
 
     /// <summary>Clock for agent budgets.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -84,10 +85,17 @@ public sealed class AgentRunner(Workspace workspace)
     public async Task<List<AgentRunReport>> RunAsync(string configName, IReadOnlyList<string>? bugKeys, AgentRunOptions options, CancellationToken cancellationToken = default)
     {
         var (cfg, text) = AgentConfigFile.Load(workspace.ConfigsDir, configName);
-        ModelConfigFile? modelCfg = null;
+        ModelConfig? modelCfg = null;
         if (cfg.ModelConfig is { } mc)
         {
-            modelCfg = ModelConfigFile.Load(workspace.ConfigsDir, mc).Config;
+            try
+            {
+                modelCfg = ModelConfig.Load(Path.Combine(workspace.ConfigsDir, "models"), mc);
+            }
+            catch (ConfigException ex)
+            {
+                throw new AgentConfigException(ex.Message, ex);
+            }
         }
         using var db = workspace.OpenStore();
         var row = AgentConfigFile.Upsert(db, cfg, text, modelCfg?.Model);
@@ -164,7 +172,7 @@ public sealed class AgentRunner(Workspace workspace)
         return reports;
     }
 
-    private async Task RunOneAsync(KBenchDbContext db, AgentConfigFile cfg, string cfgText, ModelConfigFile? modelCfg, AgentRun run, AgentRunOptions options, CancellationToken ct)
+    private async Task RunOneAsync(KBenchDbContext db, AgentConfigFile cfg, string cfgText, ModelConfig? modelCfg, AgentRun run, AgentRunOptions options, CancellationToken ct)
     {
         var bug = BugRepository.Load(db, [run.BugId]).Single();
         var baseCommit = bug.ParentOfFix ?? bug.DeveloperPatch?.ParentCommit ?? bug.KernelSourceCommit ?? bug.KernelBase
@@ -224,7 +232,7 @@ public sealed class AgentRunner(Workspace workspace)
             {
                 var agent = AgentHarness.Create(cfg, () =>
                 {
-                    client = (options.ChatClientFactory ?? (m => OpenAiCompatibleChatClient.FromConfig(m)))(modelCfg!);
+                    client = (options.ChatClientFactory ?? (m => Llm.OpenAiCompatibleChatClient.FromConfig(m)))(modelCfg!);
                     return new KbenchAgent(client, modelCfg!);
                 });
                 var outcome = await AgentHarness.RunAsync(agent, context, ct).ConfigureAwait(false);

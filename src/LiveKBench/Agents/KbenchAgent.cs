@@ -1,3 +1,4 @@
+using LiveKBench.Evaluation.Judge;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -17,7 +18,7 @@ namespace LiveKBench.Agents;
 /// </summary>
 /// <param name="client">The model client.</param>
 /// <param name="model">Model configuration (prices, temperature, max tokens).</param>
-public sealed class KbenchAgent(IChatClient client, ModelConfigFile model) : IKenvAgent
+public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAgent
 {
     /// <summary>Default system prompt.</summary>
     public const string DefaultSystemPrompt =

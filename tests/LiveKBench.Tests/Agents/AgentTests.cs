@@ -1,3 +1,4 @@
+using LiveKBench.Evaluation.Judge;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -22,7 +23,7 @@ public sealed class AgentTests
         return ws;
     }
 
-    private static ModelConfigFile Model(string baseUrl, double priceIn = 1, double priceOut = 2)
+    private static ModelConfig Model(string baseUrl, double priceIn = 1, double priceOut = 2)
         => new() { BaseUrl = baseUrl, Model = "fake", PricePerMillionInput = priceIn, PricePerMillionOutput = priceOut };
 
     [Fact]
@@ -117,7 +118,7 @@ public sealed class AgentTests
         var layout = await SmallTree.CreateAsync(dir);
         var cfg = new AgentConfigFile { Name = "t", Agent = "kbench-agent", ModelConfig = "fake" };
         var model = Model(server.BaseUrl, priceIn);
-        using var client = new OpenAiCompatibleChatClient(server.BaseUrl, "fake", null, TimeSpan.FromMinutes(1));
+        using var client = new LiveKBench.Agents.Llm.OpenAiCompatibleChatClient(server.BaseUrl, "fake", null, TimeSpan.FromMinutes(1));
         var ctx = new AgentContext { Layout = layout, Task = SmallTree.Task(budget), Config = cfg, Time = time ?? TimeProvider.System, HiddenPaths = [dir.Path] };
         var outcome = await AgentHarness.RunAsync(new KbenchAgent(client, model), ctx, Ct);
         return (outcome, JsonNode.Parse(File.ReadAllText(layout.Output(Kenv.TrajectoryFile)))!);

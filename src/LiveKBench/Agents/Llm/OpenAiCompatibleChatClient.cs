@@ -1,3 +1,4 @@
+using LiveKBench.Evaluation.Judge;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -48,7 +49,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
     }
 
     /// <summary>Creates a client from a model configuration; the API key is read from the variable it names.</summary>
-    public static OpenAiCompatibleChatClient FromConfig(ModelConfigFile cfg)
+    public static OpenAiCompatibleChatClient FromConfig(ModelConfig cfg)
         => new(cfg.BaseUrl, cfg.Model, cfg.ApiKeyEnv is { } env ? Environment.GetEnvironmentVariable(env) : null, TimeSpan.FromSeconds(cfg.TimeoutSeconds));
 
     /// <inheritdoc/>
