@@ -104,7 +104,33 @@ public sealed class Workspace
         var settings = new KbenchSettings();
         config.Bind(settings);
         settings.WithDefaults();
+        // Mirror keys are git URLs ("git://host/path"): ':' is the configuration section separator, so the map is
+        // read from settings.json directly instead of through the binder.
+        settings.Mirrors = ReadMirrors(Path.Combine(root, "settings.json"));
         return new Workspace(root, settings, config);
+    }
+
+    private static Dictionary<string, string> ReadMirrors(string settingsPath)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            if (JsonNode.Parse(File.ReadAllText(settingsPath)) is JsonObject root && root["mirrors"] is JsonObject mirrors)
+            {
+                foreach (var (url, path) in mirrors)
+                {
+                    if (path is JsonValue v && v.TryGetValue<string>(out var p) && !string.IsNullOrWhiteSpace(p))
+                    {
+                        map[url] = Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(settingsPath)!, p));
+                    }
+                }
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{settingsPath} is not valid JSON: {ex.Message}", ex);
+        }
+        return map;
     }
 
     /// <summary>Opens a new store context for this workspace (caller disposes).</summary>

@@ -75,6 +75,11 @@ public sealed class StoreTests : IDisposable
         Assert.Equal(["upstream"], Workspace.Open(ws.Root).Settings.Syzbot.Namespaces);
         ws.UpdateSettingsFile(n => n["syzbot"]!["namespaces"] = new System.Text.Json.Nodes.JsonArray("linux-6.1", "upstream"));
         Assert.Equal(["linux-6.1", "upstream"], Workspace.Open(ws.Root).Settings.Syzbot.Namespaces);
+        // Mirror keys are git URLs with ':' in them; they survive as keys.
+        ws.UpdateSettingsFile(n => n["mirrors"] = new System.Text.Json.Nodes.JsonObject { ["git://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git"] = "/srv/linux.git", ["debian:linux-source-6.1"] = "mirrors/x" });
+        var mirrors = Workspace.Open(ws.Root).Settings.Mirrors;
+        Assert.Equal("/srv/linux.git", mirrors["git://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git"]);
+        Assert.Equal(Path.Combine(ws.Root, "mirrors", "x"), mirrors["debian:linux-source-6.1"]);
     }
 
     private static object? Scalar(KBenchDbContext db, string sql)
