@@ -189,11 +189,15 @@ internal static class RunCommands
         {
             if (!CliContext.Interactive(json))
             {
+                var last = "";
                 return await Pipeline.RunAsync(ws, options, logs, (stage, done, total, item) =>
                 {
-                    if (!json && done == 0)
+                    // One line per stage and item on stderr (stdout stays the report / JSON).
+                    var line = $"{stage}: {(item.Length > 0 ? item : total + " items")}";
+                    if (line != last && (item.Length > 0 || done == 0))
                     {
-                        Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {stage}: {(item.Length > 0 ? item : total + " items")}");
+                        last = line;
+                        Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line} ({done}/{total})");
                     }
                 }, ct);
             }
