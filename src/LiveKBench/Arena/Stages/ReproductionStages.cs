@@ -33,6 +33,7 @@ public static class ReproductionStages
     public static async Task<StageSummary> KcacheAsync(Workspace ws, IReadOnlyCollection<string>? bugIds, ILogger log, StageProgress? progress, CancellationToken ct)
     {
         using var stageLock = await StageLock.AcquireAsync(ws.WorkDir, "kcache", () => log.LogWarning("waiting for another kcache run"), ct).ConfigureAwait(false);
+        OrphanProcesses.KillOrphans(ws.WorkDir, log);
         using var db = ws.OpenStore();
         var env = KernelEnvironment.Open(ws);
         await MirrorStage.AttachBundlesAsync(db, env.Mirror, log, ct).ConfigureAwait(false);
@@ -101,6 +102,7 @@ public static class ReproductionStages
     public static async Task<StageSummary> EvaluateCrashResolutionAsync(Workspace ws, string? agentConfig, ILogger log, StageProgress? progress, CancellationToken ct)
     {
         using var stageLock = await StageLock.AcquireAsync(ws.WorkDir, "eval-crash", () => log.LogWarning("waiting for another crash evaluation"), ct).ConfigureAwait(false);
+        OrphanProcesses.KillOrphans(ws.WorkDir, log);
         using var db = ws.OpenStore();
         ResetStale(db, "CrashResolutionEvaluations");
         var env = KernelEnvironment.Open(ws);
