@@ -111,7 +111,11 @@ public enum KeptDirMode
     /// <summary>Copy the kept directory (<c>cp -a --reflink=auto</c>) per build; builds of one base run in parallel.</summary>
     Copy,
 
-    /// <summary>Move the kept directory into the build under an exclusive lock and move it back; files the previous patch touched are re-touched so they rebuild.</summary>
+    /// <summary>
+    /// Builds of one (commit, config) take an exclusive lock and use one persistent work tree (<c>&lt;entry&gt;.src</c>, no
+    /// checkout per build; restored with <c>git reset --hard</c> + <c>git clean</c>) into which the kept directory is moved
+    /// and moved back; files the previous patch touched are re-touched so they rebuild.
+    /// </summary>
     Lock,
 }
 
