@@ -28,8 +28,21 @@ switch (args.FirstOrDefault())
             Console.WriteLine(JsonSerializer.Serialize(r, json));
             break;
         }
+    case "report":
+        {
+            // summarises <scratch>/bench-measurements.jsonl written by the slow kernel tests
+            var file = args.Length > 1 ? args[1] : Path.Combine(scratch, "bench-measurements.jsonl");
+            Console.WriteLine("| when (UTC) | kind | details |\n|---|---|---|");
+            foreach (var line in File.ReadLines(file))
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                Console.WriteLine($"| {root.GetProperty("at").GetDateTimeOffset():HH:mm:ss} | {root.GetProperty("kind").GetString()} | `{root.GetProperty("data").GetRawText().Replace("|", "/", StringComparison.Ordinal)}` |");
+            }
+            break;
+        }
     default:
-        Console.Error.WriteLine("usage: bench mirror [path] | build <case> <parent|fix> [patch]");
+        Console.Error.WriteLine("usage: bench mirror [path] | build <case> <parent|fix> [patch] | report [jsonl]");
         return 2;
 }
 return 0;
