@@ -140,6 +140,14 @@ public sealed record KernelBuilderOptions
     /// <summary>Compile through ccache (CCACHE_DIR = <c>WorkRoot/ccache</c>); default true when ccache is installed.</summary>
     public bool UseCcache { get; init; } = Infrastructure.ProcessRunner.FindOnPath("ccache") is not null;
 
+    /// <summary>
+    /// Run make inside bubblewrap with the work tree bind-mounted at one fixed path (<c>WorkRoot/src</c>), so every build of
+    /// every job sees the same absolute paths: the tools/objtool part of a kept build directory (which records absolute
+    /// paths) stays valid in a new work tree, ccache hits across jobs, and outputs do not embed job paths. Default true when
+    /// <c>bwrap</c> is installed.
+    /// </summary>
+    public bool StableSourcePath { get; init; } = Infrastructure.ProcessRunner.FindOnPath("bwrap") is not null;
+
     /// <summary>Maximum patch size in characters; default <see cref="PatchSanitizer.DefaultMaxChars"/>.</summary>
     public int MaxPatchChars { get; init; } = PatchSanitizer.DefaultMaxChars;
 }

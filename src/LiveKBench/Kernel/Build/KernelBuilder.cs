@@ -353,10 +353,22 @@ public sealed class KernelBuilder
     {
         var ccache = Path.Combine(Options.WorkRoot, "ccache");
         Directory.CreateDirectory(ccache);
-        var args = new List<string> { "-C", src, "O=" + outDir, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc" };
+        var program = "make";
+        var args = new List<string>();
+        var visibleSrc = src;
+        var visibleOut = outDir;
+        if (Options.StableSourcePath)
+        {
+            visibleSrc = StableSourceMount;
+            visibleOut = Path.Combine(StableSourceMount, Path.GetRelativePath(src, outDir));
+            Directory.CreateDirectory(StableSourceMount);
+            program = "bwrap";
+            args.AddRange(["--dev-bind", "/", "/", "--bind", src, visibleSrc, "--chdir", visibleSrc, "--die-with-parent", "make"]);
+        }
+        args.AddRange(["-C", visibleSrc, "O=" + visibleOut, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc"]);
         args.AddRange(targets);
-        await File.AppendAllTextAsync(logPath, $"[kbench] make {string.Join(' ', args)}\n", ct).ConfigureAwait(false);
-        return await ProcessRunner.RunAsync("make", args, new ProcessOptions
+        await File.AppendAllTextAsync(logPath, $"[kbench] {program} {string.Join(' ', args)}\n", ct).ConfigureAwait(false);
+        return await ProcessRunner.RunAsync(program, args, new ProcessOptions
         {
             WorkingDirectory = src,
             Timeout = timeout,
@@ -368,7 +380,7 @@ public sealed class KernelBuilder
                 ["KBUILD_BUILD_HOST"] = "kbench",
                 ["KBUILD_BUILD_VERSION"] = "1",
                 ["CCACHE_DIR"] = ccache,
-                ["CCACHE_BASEDIR"] = WorktreesRoot,
+                ["CCACHE_BASEDIR"] = Options.StableSourcePath ? StableSourceMount : WorktreesRoot,
                 ["CCACHE_NOHASHDIR"] = "1",
                 ["CCACHE_MAXSIZE"] = "10G",
                 ["LC_ALL"] = "C",
@@ -378,6 +390,9 @@ public sealed class KernelBuilder
             },
         }, ct).ConfigureAwait(false);
     }
+
+    /// <summary>The fixed path at which work trees are mounted for make when <see cref="KernelBuilderOptions.StableSourcePath"/> is on.</summary>
+    public string StableSourceMount => Path.Combine(Options.WorkRoot, "src");
 
     private static async Task<string?> ApplyPatchAsync(string src, PatchCheck patch, string logPath, CancellationToken ct)
     {
