@@ -368,7 +368,7 @@ public sealed class KernelBuilder
         args.AddRange(["-C", visibleSrc, "O=" + visibleOut, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc"]);
         args.AddRange(targets);
         await File.AppendAllTextAsync(logPath, $"[kbench] {program} {string.Join(' ', args)}\n", ct).ConfigureAwait(false);
-        return await ProcessRunner.RunAsync(program, args, new ProcessOptions
+        var result = await ProcessRunner.RunAsync(program, args, new ProcessOptions
         {
             WorkingDirectory = src,
             Timeout = timeout,
@@ -389,6 +389,8 @@ public sealed class KernelBuilder
                 ["KBUILD_OUTPUT"] = null,
             },
         }, ct).ConfigureAwait(false);
+        await File.AppendAllTextAsync(logPath, $"[kbench] exit code {result.ExitCode}{(result.TimedOut ? " (timed out)" : "")} after {result.Elapsed.TotalSeconds:F1} s\n", CancellationToken.None).ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>The fixed path at which work trees are mounted for make when <see cref="KernelBuilderOptions.StableSourcePath"/> is on.</summary>
