@@ -130,8 +130,12 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         var lockEmpty = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg), locked);
         fx.Record("keptDirModes", new
         {
-            copyFix = copyFix.Timings, copyFixSeconds = copyFix.Seconds, lockFix = lockFix.Timings, lockFixSeconds = lockFix.Seconds,
-            copyEmptyCompiled = copyEmpty.CompiledFiles, lockEmptyCompiled = lockEmpty.CompiledFiles,
+            copyFix = copyFix.Timings,
+            copyFixSeconds = copyFix.Seconds,
+            lockFix = lockFix.Timings,
+            lockFixSeconds = lockFix.Seconds,
+            copyEmptyCompiled = copyEmpty.CompiledFiles,
+            lockEmptyCompiled = lockEmpty.CompiledFiles,
         });
         foreach (var b in new[] { copyFix, lockFix, copyEmpty, lockEmpty })
         {
