@@ -159,6 +159,14 @@ public sealed class KernelBuilder
         ProcessResult? make = null;
         try
         {
+            if (patch is not null && !File.Exists(ready))
+            {
+                // a patch that does not apply must not cost a full seed build first
+                if (await ApplyPatchAsync(src, patch, logPath, cancellationToken, checkOnly: true).ConfigureAwait(false) is { } early)
+                {
+                    return await FailAsync(BuildStatus.CompilationError, early, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                }
+            }
             if (!File.Exists(ready))
             {
                 using var seedLock = await AcquireLockAsync(entry + ".seed.lock", cancellationToken).ConfigureAwait(false);
@@ -363,7 +371,7 @@ public sealed class KernelBuilder
             visibleOut = Path.Combine(StableSourceMount, Path.GetRelativePath(src, outDir));
             Directory.CreateDirectory(StableSourceMount);
             program = "bwrap";
-            args.AddRange(["--dev-bind", "/", "/", "--bind", src, visibleSrc, "--chdir", visibleSrc, "--die-with-parent", "make"]);
+            args.AddRange(["--dev-bind", "/", "/", "--bind", src, visibleSrc, "--chdir", visibleSrc, "make"]);
         }
         args.AddRange(["-C", visibleSrc, "O=" + visibleOut, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc"]);
         args.AddRange(targets);
@@ -396,7 +404,7 @@ public sealed class KernelBuilder
     /// <summary>The fixed path at which work trees are mounted for make when <see cref="KernelBuilderOptions.StableSourcePath"/> is on.</summary>
     public string StableSourceMount => Path.Combine(Options.WorkRoot, "src");
 
-    private static async Task<string?> ApplyPatchAsync(string src, PatchCheck patch, string logPath, CancellationToken ct)
+    private static async Task<string?> ApplyPatchAsync(string src, PatchCheck patch, string logPath, CancellationToken ct, bool checkOnly = false)
     {
         if (PatchSanitizer.CheckAgainstTree(patch.Paths, src, [BuildDirName]) is { } treeProblem)
         {
@@ -405,7 +413,7 @@ public sealed class KernelBuilder
         }
         var bytes = Encoding.UTF8.GetBytes(patch.NormalizedPatch!);
         var env = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["LC_ALL"] = "C" };
-        foreach (var check in new[] { true, false })
+        foreach (var check in checkOnly ? [true] : new[] { true, false })
         {
             List<string> args = ["apply", "-p1", "--whitespace=nowarn"];
             if (check)
