@@ -124,6 +124,8 @@ public sealed class KernelBuilder
                     File.Delete(src + ".owner"); // not a job tree: never pruned as stale
                     timings["checkout"] = Lap(sw);
                     persistent.SetAllModificationTimes(commitTime);
+                    // record the new mtimes in the index, or "git reset --hard" would rewrite (and so re-timestamp) every file
+                    await RefreshIndexAsync(src, cancellationToken).ConfigureAwait(false);
                     timings["mtimes"] = Lap(sw);
                 }
                 else
@@ -305,6 +307,15 @@ public sealed class KernelBuilder
         }
     }
 
+    /// <summary><c>git update-index -q --refresh</c>: re-reads stat data so unchanged files count as clean (exit code 1 only means some files differ).</summary>
+    private static Task<ProcessResult> RefreshIndexAsync(string src, CancellationToken ct)
+        => ProcessRunner.RunAsync("git", ["update-index", "-q", "--refresh"], new ProcessOptions
+        {
+            WorkingDirectory = src,
+            Timeout = TimeSpan.FromMinutes(10),
+            Environment = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_DIR"] = null, ["GIT_WORK_TREE"] = null },
+        }, ct);
+
     private static string[] ReadDirtyList(string outDir)
     {
         var f = Path.Combine(outDir, DirtyListName);
@@ -315,6 +326,7 @@ public sealed class KernelBuilder
     private static async Task RestoreTreeAsync(string src, CancellationToken ct)
     {
         var env = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["LC_ALL"] = "C", ["GIT_DIR"] = null, ["GIT_WORK_TREE"] = null };
+        await RefreshIndexAsync(src, ct).ConfigureAwait(false);
         await ProcessRunner.RunCheckedAsync("git", ["reset", "-q", "--hard"], new ProcessOptions { WorkingDirectory = src, Environment = env, Timeout = TimeSpan.FromMinutes(10) }, ct).ConfigureAwait(false);
         await ProcessRunner.RunCheckedAsync("git", ["clean", "-ffdxq", "-e", "/" + BuildDirName], new ProcessOptions { WorkingDirectory = src, Environment = env, Timeout = TimeSpan.FromMinutes(10) }, ct).ConfigureAwait(false);
     }
