@@ -60,7 +60,20 @@ switch (mode)
         }
     case "crash-reports":
         return CrashReportsBench.Run(dir, args.Length > 2 ? args[2] : Path.Combine("bench", "results"));
+    case "report":
+        {
+            // summarises <scratch>/bench-measurements.jsonl written by the slow kernel tests
+            var file = args.Length > 1 ? args[1] : Path.Combine(scratch, "bench-measurements.jsonl");
+            Console.WriteLine("| when (UTC) | kind | details |\n|---|---|---|");
+            foreach (var line in File.ReadLines(file))
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                Console.WriteLine($"| {root.GetProperty("at").GetDateTimeOffset():HH:mm:ss} | {root.GetProperty("kind").GetString()} | `{root.GetProperty("data").GetRawText().Replace("|", "/", StringComparison.Ordinal)}` |");
+            }
+            return 0;
+        }
     default:
-        Console.Error.WriteLine("usage: LiveKBench.Bench [corpus-check|crash-reports] [corpus-dir] [results-dir] | mirror [path] | build <case> <parent|fix> [patch]");
+        Console.Error.WriteLine("usage: LiveKBench.Bench [corpus-check|crash-reports] [corpus-dir] [results-dir] | mirror [path] | build <case> <parent|fix> [patch] | report [jsonl]");
         return 2;
 }

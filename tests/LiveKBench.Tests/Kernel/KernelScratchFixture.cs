@@ -27,7 +27,7 @@ public sealed class KernelScratchFixture : IAsyncLifetime
     /// <summary>Import commit of the tarball.</summary>
     public string SourceCommit { get; private set; } = "";
 
-    /// <summary>Builder on the shared workspace (copy mode).</summary>
+    /// <summary>Builder on the shared workspace; kept-dir mode from <c>KBENCH_KEPT_MODE</c> (<c>copy</c>/<c>lock</c>, default lock: no checkout per build).</summary>
     public KernelBuilder Builder { get; private set; } = null!;
 
     /// <summary>QEMU runner (KVM probed once).</summary>
@@ -49,7 +49,8 @@ public sealed class KernelScratchFixture : IAsyncLifetime
         Directory.CreateDirectory(Root);
         _mirror = await KernelMirror.FromTarballAsync(Tarball, Path.Combine(Root, "mirror.git"));
         SourceCommit = await _mirror.SourceCommitAsync();
-        Builder = new KernelBuilder(_mirror, new KernelBuilderOptions { WorkRoot = Root });
+        var mode = string.Equals(Environment.GetEnvironmentVariable("KBENCH_KEPT_MODE"), "copy", StringComparison.OrdinalIgnoreCase) ? KeptDirMode.Copy : KeptDirMode.Lock;
+        Builder = new KernelBuilder(_mirror, new KernelBuilderOptions { WorkRoot = Root, KeptDirMode = mode });
         await _mirror.PruneStaleWorktreesAsync(Builder.WorktreesRoot);
         Reproduction = new ReproductionRunner(Qemu, StandInCrashParser.Analyzer, new ReproductionOptions { WorkRoot = Root });
     }

@@ -111,7 +111,11 @@ public enum KeptDirMode
     /// <summary>Copy the kept directory (<c>cp -a --reflink=auto</c>) per build; builds of one base run in parallel.</summary>
     Copy,
 
-    /// <summary>Move the kept directory into the build under an exclusive lock and move it back; files the previous patch touched are re-touched so they rebuild.</summary>
+    /// <summary>
+    /// Builds of one (commit, config) take an exclusive lock and use one persistent work tree (<c>&lt;entry&gt;.src</c>, no
+    /// checkout per build; restored with <c>git reset --hard</c> + <c>git clean</c>) into which the kept directory is moved
+    /// and moved back; files the previous patch touched are re-touched so they rebuild.
+    /// </summary>
     Lock,
 }
 
@@ -135,6 +139,14 @@ public sealed record KernelBuilderOptions
 
     /// <summary>Compile through ccache (CCACHE_DIR = <c>WorkRoot/ccache</c>); default true when ccache is installed.</summary>
     public bool UseCcache { get; init; } = Infrastructure.ProcessRunner.FindOnPath("ccache") is not null;
+
+    /// <summary>
+    /// Run make inside bubblewrap with the work tree bind-mounted at one fixed path (<c>WorkRoot/src</c>), so every build of
+    /// every job sees the same absolute paths: the tools/objtool part of a kept build directory (which records absolute
+    /// paths) stays valid in a new work tree, ccache hits across jobs, and outputs do not embed job paths. Default true when
+    /// <c>bwrap</c> is installed.
+    /// </summary>
+    public bool StableSourcePath { get; init; } = Infrastructure.ProcessRunner.FindOnPath("bwrap") is not null;
 
     /// <summary>Maximum patch size in characters; default <see cref="PatchSanitizer.DefaultMaxChars"/>.</summary>
     public int MaxPatchChars { get; init; } = PatchSanitizer.DefaultMaxChars;

@@ -100,155 +100,235 @@ public sealed class KernelBuilder
         }
 
         var sw = Stopwatch.StartNew();
-        KernelWorktree wt;
+        var entry = KcacheEntryPath(commit, configHash);
+        var kept = Path.Combine(entry, BuildDirName);
+        var ready = Path.Combine(entry, "ready");
+        var locked = Options.KeptDirMode == KeptDirMode.Lock;
+        FileStream? keptLock = null;
+        KernelWorktree? jobTree = null;
+        string src;
         try
         {
             var commitTime = await _mirror.Git.CommitTimeAsync(commit, cancellationToken).ConfigureAwait(false);
-            wt = await _mirror.AddWorktreeAsync(Path.Combine(WorktreesRoot, jobId), commit, cancellationToken).ConfigureAwait(false);
-            timings["checkout"] = Lap(sw);
-            wt.SetAllModificationTimes(commitTime);
-            timings["mtimes"] = Lap(sw);
-        }
-        catch (ExternalProcessException ex)
-        {
-            return await FailAsync(BuildStatus.Error, "checkout failed: " + ex.Message, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-        }
-
-        await using (wt)
-        {
-            var outDir = Path.Combine(wt.Path, BuildDirName);
-            var entry = KcacheEntryPath(commit, configHash);
-            var kept = Path.Combine(entry, BuildDirName);
-            var ready = Path.Combine(entry, "ready");
-            FileStream? keptLock = null;
-            var seeded = false;
-            var patchApplied = false;
-            var buildOk = false;
-            ProcessResult? make = null;
-            try
+            Directory.CreateDirectory(Path.GetDirectoryName(entry)!);
+            if (locked)
             {
-                if (!File.Exists(ready))
+                // one persistent work tree per kcache entry, used under an exclusive lock: no checkout per build
+                keptLock = await AcquireLockAsync(entry + ".lock", cancellationToken).ConfigureAwait(false);
+                timings["lockWait"] = Lap(sw);
+                src = entry + ".src";
+                if (!File.Exists(Path.Combine(src, ".git")))
                 {
-                    Directory.CreateDirectory(Path.GetDirectoryName(entry)!);
-                    using var seedLock = await AcquireLockAsync(entry + ".seed.lock", cancellationToken).ConfigureAwait(false);
-                    if (!File.Exists(ready))
-                    {
-                        Directory.CreateDirectory(outDir);
-                        if (await ConfigureAsync(wt.Path, outDir, request.Config, logPath, cancellationToken).ConfigureAwait(false) is { } cfgError)
-                        {
-                            return await FailAsync(BuildStatus.Error, cfgError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-                        }
-                        timings["config"] = Lap(sw);
-                        make = await MakeAsync(wt.Path, outDir, logPath, cancellationToken).ConfigureAwait(false);
-                        timings["seedMake"] = Lap(sw);
-                        if (!make.Succeeded)
-                        {
-                            var why = make.TimedOut ? $"base build timed out after {Options.BuildTimeout.TotalMinutes:F0} min" : "base commit does not build with this config: " + ErrorLines(make);
-                            return await FailAsync(BuildStatus.Error, why, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-                        }
-                        var tmp = entry + ".tmp-" + jobId;
-                        KernelMirror.DeleteDirectory(tmp);
-                        Directory.CreateDirectory(tmp);
-                        await CopyTreeAsync(outDir, Path.Combine(tmp, BuildDirName), cancellationToken).ConfigureAwait(false);
-                        KernelMirror.DeleteDirectory(entry);
-                        Directory.Move(tmp, entry);
-                        await File.WriteAllTextAsync(ready, commit + "\n", cancellationToken).ConfigureAwait(false);
-                        timings["seedStore"] = Lap(sw);
-                        seeded = true;
-                    }
-                }
-
-                string[] previouslyDirty = [];
-                if (!seeded)
-                {
-                    if (Options.KeptDirMode == KeptDirMode.Copy)
-                    {
-                        await CopyTreeAsync(kept, outDir, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        keptLock = await AcquireLockAsync(Path.Combine(entry, "lock"), cancellationToken).ConfigureAwait(false);
-                        Directory.Move(kept, outDir);
-                        var dirtyFile = Path.Combine(outDir, DirtyListName);
-                        previouslyDirty = File.Exists(dirtyFile) ? await File.ReadAllLinesAsync(dirtyFile, cancellationToken).ConfigureAwait(false) : [];
-                        TouchNow(wt.Path, previouslyDirty);
-                    }
-                    timings["kcacheRestore"] = Lap(sw);
-                }
-
-                if (patch is not null)
-                {
-                    if (await ApplyPatchAsync(wt.Path, patch, logPath, cancellationToken).ConfigureAwait(false) is { } applyError)
-                    {
-                        return await FailAsync(BuildStatus.CompilationError, applyError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-                    }
-                    patchApplied = true;
-                    TouchNow(wt.Path, patch.Paths);
-                    timings["patch"] = Lap(sw);
-                }
-
-                if (!seeded || patch is not null)
-                {
-                    make = await MakeAsync(wt.Path, outDir, logPath, cancellationToken).ConfigureAwait(false);
-                    timings["make"] = Lap(sw);
-                    if (!make.Succeeded)
-                    {
-                        if (make.TimedOut)
-                        {
-                            return await FailAsync(BuildStatus.Error, $"build timed out after {Options.BuildTimeout.TotalMinutes:F0} min", commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-                        }
-                        var status = patch is not null ? BuildStatus.CompilationError : BuildStatus.Error;
-                        return await FailAsync(status, "build failed: " + ErrorLines(make), commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-                    }
+                    KernelMirror.DeleteDirectory(src);
+                    var persistent = await _mirror.AddWorktreeAsync(src, commit, cancellationToken).ConfigureAwait(false);
+                    File.Delete(src + ".owner"); // not a job tree: never pruned as stale
+                    timings["checkout"] = Lap(sw);
+                    persistent.SetAllModificationTimes(commitTime);
+                    // record the new mtimes in the index, or "git reset --hard" would rewrite (and so re-timestamp) every file
+                    await RefreshIndexAsync(src, cancellationToken).ConfigureAwait(false);
+                    timings["mtimes"] = Lap(sw);
                 }
                 else
                 {
-                    timings["make"] = timings["seedMake"];
+                    await RestoreTreeAsync(src, cancellationToken).ConfigureAwait(false);
+                    timings["restore"] = Lap(sw);
                 }
-                buildOk = true;
+            }
+            else
+            {
+                jobTree = await _mirror.AddWorktreeAsync(Path.Combine(WorktreesRoot, jobId), commit, cancellationToken).ConfigureAwait(false);
+                src = jobTree.Path;
+                timings["checkout"] = Lap(sw);
+                jobTree.SetAllModificationTimes(commitTime);
+                timings["mtimes"] = Lap(sw);
+            }
+        }
+        catch (ExternalProcessException ex)
+        {
+            keptLock?.Dispose();
+            if (jobTree is not null)
+            {
+                await jobTree.DisposeAsync().ConfigureAwait(false);
+            }
+            return await FailAsync(BuildStatus.Error, "checkout failed: " + ex.Message, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+        }
 
-                var bz = await Artifacts.PutFileAsync(Path.Combine(outDir, "arch", "x86", "boot", "bzImage"), cancellationToken).ConfigureAwait(false);
-                var vmlinux = await Artifacts.PutFileAsync(Path.Combine(outDir, "vmlinux"), cancellationToken).ConfigureAwait(false);
-                var config = await Artifacts.PutFileAsync(Path.Combine(outDir, ".config"), cancellationToken).ConfigureAwait(false);
-                var log = await Artifacts.PutFileAsync(logPath, cancellationToken).ConfigureAwait(false);
-                timings["store"] = Lap(sw);
-                var cc = make!.StandardOutput.Split('\n').Count(l => l.StartsWith("  CC ", StringComparison.Ordinal));
-                return new BuildResult(BuildStatus.Success, null, commit, configHash, new BuildArtifacts(bz, vmlinux, config), log,
-                    total.Elapsed.TotalSeconds, timings["make"], !seeded || patch is not null, cc, timings);
-            }
-            catch (Exception ex) when (ex is ExternalProcessException or IOException or UnauthorizedAccessException)
+        var outDir = Path.Combine(src, BuildDirName);
+        var seeded = false;
+        var patchApplied = false;
+        var buildOk = false;
+        var movedIn = false;
+        ProcessResult? make = null;
+        try
+        {
+            if (patch is not null && !File.Exists(ready))
             {
-                return await FailAsync(BuildStatus.Error, ex.Message, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (keptLock is not null)
+                // a patch that does not apply must not cost a full seed build first
+                if (await ApplyPatchAsync(src, patch, logPath, cancellationToken, checkOnly: true).ConfigureAwait(false) is { } early)
                 {
-                    // the kept directory now holds objects of this patch: list its files so the next build re-touches them
-                    var dirty = new SortedSet<string>(patchApplied ? patch!.Paths : [], StringComparer.Ordinal);
-                    if (!buildOk)
+                    return await FailAsync(BuildStatus.CompilationError, early, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            if (!File.Exists(ready))
+            {
+                using var seedLock = await AcquireLockAsync(entry + ".seed.lock", cancellationToken).ConfigureAwait(false);
+                if (!File.Exists(ready))
+                {
+                    KernelMirror.DeleteDirectory(outDir);
+                    Directory.CreateDirectory(outDir);
+                    if (await ConfigureAsync(src, outDir, request.Config, logPath, cancellationToken).ConfigureAwait(false) is { } cfgError)
                     {
-                        dirty.UnionWith(previouslyDirtyOrEmpty(outDir));
+                        return await FailAsync(BuildStatus.Error, cfgError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
                     }
-                    if (Directory.Exists(outDir))
+                    timings["config"] = Lap(sw);
+                    make = await MakeAsync(src, outDir, logPath, cancellationToken).ConfigureAwait(false);
+                    timings["seedMake"] = Lap(sw);
+                    if (!make.Succeeded)
                     {
-                        await File.WriteAllLinesAsync(Path.Combine(outDir, DirtyListName), dirty, CancellationToken.None).ConfigureAwait(false);
-                        Directory.Move(outDir, kept);
+                        var why = make.TimedOut ? $"base build timed out after {Options.BuildTimeout.TotalMinutes:F0} min" : "base commit does not build with this config: " + ErrorLines(make);
+                        return await FailAsync(BuildStatus.Error, why, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                    }
+                    var tmp = entry + ".tmp-" + jobId;
+                    KernelMirror.DeleteDirectory(tmp);
+                    Directory.CreateDirectory(tmp);
+                    if (locked)
+                    {
+                        Directory.Move(outDir, Path.Combine(tmp, BuildDirName));
                     }
                     else
                     {
-                        File.Delete(ready);
+                        await CopyTreeAsync(outDir, Path.Combine(tmp, BuildDirName), cancellationToken).ConfigureAwait(false);
                     }
-                    await keptLock.DisposeAsync().ConfigureAwait(false);
+                    KernelMirror.DeleteDirectory(entry);
+                    Directory.Move(tmp, entry);
+                    await File.WriteAllTextAsync(ready, commit + "\n", cancellationToken).ConfigureAwait(false);
+                    timings["seedStore"] = Lap(sw);
+                    seeded = true;
                 }
             }
-        }
 
-        static IEnumerable<string> previouslyDirtyOrEmpty(string outDir)
-        {
-            var f = Path.Combine(outDir, DirtyListName);
-            return File.Exists(f) ? File.ReadAllLines(f) : [];
+            if (locked)
+            {
+                if (Directory.Exists(outDir))
+                {
+                    KernelMirror.DeleteDirectory(outDir);
+                }
+                Directory.Move(kept, outDir);
+                movedIn = true;
+            }
+            else if (!seeded)
+            {
+                // brief lock so a Lock-mode build is not changing the kept directory while it is copied
+                using (await AcquireLockAsync(entry + ".lock", cancellationToken).ConfigureAwait(false))
+                {
+                    await CopyTreeAsync(kept, outDir, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            if (!seeded || locked)
+            {
+                // files an earlier Lock-mode build compiled with a patch: make them newer than their objects
+                TouchNow(src, ReadDirtyList(outDir));
+                timings["kcacheRestore"] = Lap(sw);
+            }
+
+            if (patch is not null)
+            {
+                if (await ApplyPatchAsync(src, patch, logPath, cancellationToken).ConfigureAwait(false) is { } applyError)
+                {
+                    return await FailAsync(BuildStatus.CompilationError, applyError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                }
+                patchApplied = true;
+                TouchNow(src, patch.Paths);
+                timings["patch"] = Lap(sw);
+            }
+
+            if (!seeded || patch is not null)
+            {
+                make = await MakeAsync(src, outDir, logPath, cancellationToken).ConfigureAwait(false);
+                timings["make"] = Lap(sw);
+                if (!make.Succeeded)
+                {
+                    if (make.TimedOut)
+                    {
+                        return await FailAsync(BuildStatus.Error, $"build timed out after {Options.BuildTimeout.TotalMinutes:F0} min", commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                    }
+                    var status = patch is not null ? BuildStatus.CompilationError : BuildStatus.Error;
+                    return await FailAsync(status, "build failed: " + ErrorLines(make), commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                timings["make"] = timings["seedMake"];
+            }
+            buildOk = true;
+
+            var bz = await Artifacts.PutFileAsync(Path.Combine(outDir, "arch", "x86", "boot", "bzImage"), cancellationToken).ConfigureAwait(false);
+            var vmlinux = await Artifacts.PutFileAsync(Path.Combine(outDir, "vmlinux"), cancellationToken).ConfigureAwait(false);
+            var config = await Artifacts.PutFileAsync(Path.Combine(outDir, ".config"), cancellationToken).ConfigureAwait(false);
+            var log = await Artifacts.PutFileAsync(logPath, cancellationToken).ConfigureAwait(false);
+            timings["store"] = Lap(sw);
+            var cc = make!.StandardOutput.Split('\n').Count(l => l.StartsWith("  CC ", StringComparison.Ordinal));
+            return new BuildResult(BuildStatus.Success, null, commit, configHash, new BuildArtifacts(bz, vmlinux, config), log,
+                total.Elapsed.TotalSeconds, timings["make"], !seeded || patch is not null, cc, timings);
         }
+        catch (Exception ex) when (ex is ExternalProcessException or IOException or UnauthorizedAccessException)
+        {
+            return await FailAsync(BuildStatus.Error, ex.Message, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (locked)
+            {
+                if (movedIn && Directory.Exists(outDir))
+                {
+                    // the kept directory now holds this patch's objects: list its files so the next build re-touches them
+                    var dirty = new SortedSet<string>(patchApplied ? patch!.Paths : [], StringComparer.Ordinal);
+                    if (!buildOk)
+                    {
+                        dirty.UnionWith(ReadDirtyList(outDir));
+                    }
+                    await File.WriteAllLinesAsync(Path.Combine(outDir, DirtyListName), dirty, CancellationToken.None).ConfigureAwait(false);
+                    Directory.Move(outDir, kept);
+                }
+                try
+                {
+                    await RestoreTreeAsync(src, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (ExternalProcessException)
+                {
+                    // restored again at the start of the next build
+                }
+                keptLock!.Dispose();
+            }
+            if (jobTree is not null)
+            {
+                await jobTree.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary><c>git update-index -q --refresh</c>: re-reads stat data so unchanged files count as clean (exit code 1 only means some files differ).</summary>
+    private static Task<ProcessResult> RefreshIndexAsync(string src, CancellationToken ct)
+        => ProcessRunner.RunAsync("git", ["update-index", "-q", "--refresh"], new ProcessOptions
+        {
+            WorkingDirectory = src,
+            Timeout = TimeSpan.FromMinutes(10),
+            Environment = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["GIT_DIR"] = null, ["GIT_WORK_TREE"] = null },
+        }, ct);
+
+    private static string[] ReadDirtyList(string outDir)
+    {
+        var f = Path.Combine(outDir, DirtyListName);
+        return File.Exists(f) ? File.ReadAllLines(f).Where(l => l.Length > 0).ToArray() : [];
+    }
+
+    /// <summary>Puts a persistent work tree back to its commit: reverts patched files (they get a new mtime, so they rebuild) and deletes untracked files except the build folder.</summary>
+    private static async Task RestoreTreeAsync(string src, CancellationToken ct)
+    {
+        var env = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["LC_ALL"] = "C", ["GIT_DIR"] = null, ["GIT_WORK_TREE"] = null };
+        await RefreshIndexAsync(src, ct).ConfigureAwait(false);
+        await ProcessRunner.RunCheckedAsync("git", ["reset", "-q", "--hard"], new ProcessOptions { WorkingDirectory = src, Environment = env, Timeout = TimeSpan.FromMinutes(10) }, ct).ConfigureAwait(false);
+        await ProcessRunner.RunCheckedAsync("git", ["clean", "-ffdxq", "-e", "/" + BuildDirName], new ProcessOptions { WorkingDirectory = src, Environment = env, Timeout = TimeSpan.FromMinutes(10) }, ct).ConfigureAwait(false);
     }
 
     private async Task<string?> ConfigureAsync(string src, string outDir, KernelConfigSpec config, string logPath, CancellationToken ct)
@@ -293,10 +373,22 @@ public sealed class KernelBuilder
     {
         var ccache = Path.Combine(Options.WorkRoot, "ccache");
         Directory.CreateDirectory(ccache);
-        var args = new List<string> { "-C", src, "O=" + outDir, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc" };
+        var program = "make";
+        var args = new List<string>();
+        var visibleSrc = src;
+        var visibleOut = outDir;
+        if (Options.StableSourcePath)
+        {
+            visibleSrc = StableSourceMount;
+            visibleOut = Path.Combine(StableSourceMount, Path.GetRelativePath(src, outDir));
+            Directory.CreateDirectory(StableSourceMount);
+            program = "bwrap";
+            args.AddRange(["--dev-bind", "/", "/", "--bind", src, visibleSrc, "--chdir", visibleSrc, "make"]);
+        }
+        args.AddRange(["-C", visibleSrc, "O=" + visibleOut, Options.UseCcache ? "CC=ccache gcc" : "CC=gcc"]);
         args.AddRange(targets);
-        await File.AppendAllTextAsync(logPath, $"[kbench] make {string.Join(' ', args)}\n", ct).ConfigureAwait(false);
-        return await ProcessRunner.RunAsync("make", args, new ProcessOptions
+        await File.AppendAllTextAsync(logPath, $"[kbench] {program} {string.Join(' ', args)}\n", ct).ConfigureAwait(false);
+        var result = await ProcessRunner.RunAsync(program, args, new ProcessOptions
         {
             WorkingDirectory = src,
             Timeout = timeout,
@@ -308,7 +400,7 @@ public sealed class KernelBuilder
                 ["KBUILD_BUILD_HOST"] = "kbench",
                 ["KBUILD_BUILD_VERSION"] = "1",
                 ["CCACHE_DIR"] = ccache,
-                ["CCACHE_BASEDIR"] = WorktreesRoot,
+                ["CCACHE_BASEDIR"] = Options.StableSourcePath ? StableSourceMount : WorktreesRoot,
                 ["CCACHE_NOHASHDIR"] = "1",
                 ["CCACHE_MAXSIZE"] = "10G",
                 ["LC_ALL"] = "C",
@@ -317,9 +409,14 @@ public sealed class KernelBuilder
                 ["KBUILD_OUTPUT"] = null,
             },
         }, ct).ConfigureAwait(false);
+        await File.AppendAllTextAsync(logPath, $"[kbench] exit code {result.ExitCode}{(result.TimedOut ? " (timed out)" : "")} after {result.Elapsed.TotalSeconds:F1} s\n", CancellationToken.None).ConfigureAwait(false);
+        return result;
     }
 
-    private static async Task<string?> ApplyPatchAsync(string src, PatchCheck patch, string logPath, CancellationToken ct)
+    /// <summary>The fixed path at which work trees are mounted for make when <see cref="KernelBuilderOptions.StableSourcePath"/> is on.</summary>
+    public string StableSourceMount => Path.Combine(Options.WorkRoot, "src");
+
+    private static async Task<string?> ApplyPatchAsync(string src, PatchCheck patch, string logPath, CancellationToken ct, bool checkOnly = false)
     {
         if (PatchSanitizer.CheckAgainstTree(patch.Paths, src, [BuildDirName]) is { } treeProblem)
         {
@@ -328,7 +425,7 @@ public sealed class KernelBuilder
         }
         var bytes = Encoding.UTF8.GetBytes(patch.NormalizedPatch!);
         var env = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1", ["GIT_CONFIG_GLOBAL"] = "/dev/null", ["LC_ALL"] = "C" };
-        foreach (var check in new[] { true, false })
+        foreach (var check in checkOnly ? [true] : new[] { true, false })
         {
             List<string> args = ["apply", "-p1", "--whitespace=nowarn"];
             if (check)
