@@ -5,8 +5,14 @@ namespace LiveKBench.Kernel.CrashReports;
 /// <summary>Stack-frame extraction (crash-reports.md §3.8).</summary>
 internal static class StackFrames
 {
+    public const int MaxLine = 1024;
+
     public static bool IsFrame(string line)
     {
+        if (line.Length > MaxLine)
+        {
+            line = line[..MaxLine];
+        }
         foreach (var re in LinuxOopses.FrameRes)
         {
             if (Rx.IsMatch(re, line))
@@ -33,6 +39,14 @@ internal static class StackFrames
     public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, ReadOnlySpan<char> text)
     {
         var lines = text.ToString().Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            // Frame lines are short; capping keeps every per-line regex bounded on hostile input.
+            if (lines[i].Length > MaxLine)
+            {
+                lines[i] = lines[i][..MaxLine];
+            }
+        }
         var r = Run(spec, spec.Parts, lines);
         if (!r.Ok && spec.Parts2 is not null)
         {
