@@ -104,7 +104,7 @@ internal static class CrashReportsBench
         var perFileMBps = bytes / (double)(1 << 20) / sw.Elapsed.TotalSeconds;
 
         var corpusFirst = Measure(corpus, 3, all: false);
-        var corpusAll = Measure(corpus, 1, all: true);
+        var corpusAll = Measure(one, 1, all: true);
 
         GC.Collect();
         var noCrash = GenerateNoCrashLog(200 << 20);
@@ -126,7 +126,7 @@ internal static class CrashReportsBench
         md.AppendLine("|---|---|---|---|---|");
         md.AppendLine(CultureInfo.InvariantCulture, $"| {files.Count} corpus logs, one Parse per file (3 passes) | {bytes / 3 / 1024.0 / 1024:F1} MB | Parse | {perFileMBps:F1} MB/s | {found / 3} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpus.Length / 1024.0 / 1024:F1} MB | Parse (first report) | {corpusFirst.MBps:F1} MB/s | {corpusFirst.Reports / 3} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpus.Length / 1024.0 / 1024:F1} MB | ParseAll | {corpusAll.MBps:F2} MB/s | {corpusAll.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x1 | {one.Length / 1024.0 / 1024:F1} MB | ParseAll | {corpusAll.MBps:F2} MB/s | {corpusAll.Reports} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | Parse | {noCrashRes.MBps:F1} MB/s | {noCrashRes.Reports} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | ContainsCrash | {containsMBps:F1} MB/s | {(containsCrash ? 1 : 0)} |");
         md.AppendLine();

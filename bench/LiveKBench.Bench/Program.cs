@@ -84,6 +84,29 @@ switch (mode)
             T("many", System.Text.Encoding.Latin1.GetBytes(sb.ToString()));
             return 0;
         }
+    case "perfile":
+        {
+            var logs = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit)).Select(f => CorpusFile.Load(f).Log).ToList();
+            var sw0 = System.Diagnostics.Stopwatch.StartNew();
+            CrashReportParser.Parse(logs[0]);
+            Console.WriteLine($"first parse (startup): {sw0.Elapsed.TotalSeconds:F2}s");
+            foreach (var l in logs)
+            {
+                CrashReportParser.Parse(l);
+            }
+            sw0.Restart();
+            long n = 0;
+            for (var k = 0; k < 3; k++)
+            {
+                foreach (var l in logs)
+                {
+                    CrashReportParser.Parse(l);
+                    n += l.Length;
+                }
+            }
+            Console.WriteLine($"per-file parse: {n / 1048576.0 / sw0.Elapsed.TotalSeconds:F1} MB/s");
+            return 0;
+        }
     case "crash-reports":
         return CrashReportsBench.Run(dir, args.Length > 2 ? args[2] : Path.Combine("bench", "results"));
     default:

@@ -18,7 +18,7 @@ public static class CrashReportParser
     /// How far past the start line the report text and EndPos are collected. syzkaller walks to the end of the output;
     /// bounding the walk keeps Parse linear and ParseAll at O(reports x window) on huge logs. Real reports are far smaller.
     /// </summary>
-    private const int MaxReportSpan = 4 << 20;
+    private const int MaxReportSpan = 1 << 20;
 
     private static readonly OopsGroup[] Groups = LinuxOopses.Groups;
     private static readonly NeedleScanner HeaderScanner = new(Groups.Select(g => g.Header));

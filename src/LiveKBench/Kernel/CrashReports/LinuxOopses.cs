@@ -410,7 +410,6 @@ internal static class LinuxOopses
                 Suppressions = [Rx.C(@"^.+panic:")],
             },
         };
-        var globalSkip = string.Join("|", GlobalSkip);
         foreach (var g in groups)
         {
             g.Init();
@@ -422,8 +421,7 @@ internal static class LinuxOopses
                     {
                         continue;
                     }
-                    var all = st.ExtraSkip.Length == 0 ? globalSkip : globalSkip + "|" + string.Join("|", st.ExtraSkip);
-                    st.Skip = new Regex(all, RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
+                    st.ExtraSkipRe = st.ExtraSkip.Length == 0 ? null : new Regex(string.Join("|", st.ExtraSkip), RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
                 }
             }
         }
