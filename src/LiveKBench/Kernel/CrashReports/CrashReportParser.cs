@@ -42,7 +42,7 @@ public static class CrashReportParser
         Rx.C(@"Uninit was stored to memory at"),
         Rx.C(@"Uninit was created at"),
         Rx.C(@"Local variable .* created at"),
-        Rx.C(LinuxOopses.RiscvStart),
+        Rx.C("(?m)" + LinuxOopses.RiscvStart),
     ];
 
     private static readonly (byte[] Literal, Regex? Re)[] Suppressions =
@@ -680,7 +680,7 @@ public static class CrashReportParser
                     break;
                 }
             }
-            if (!found && re.ToString() != Rx.Expand(LinuxOopses.RiscvStart))
+            if (!found && re.ToString() != Rx.Expand("(?m)" + LinuxOopses.RiscvStart))
             {
                 return "no frames in a stack trace";
             }

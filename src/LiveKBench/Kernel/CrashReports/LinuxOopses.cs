@@ -86,7 +86,7 @@ internal static class LinuxOopses
         "^sock_kmalloc", "^sock_kfree", "^kmalloc", "^__kmalloc", "^kmem_", "^kzalloc", "^kcalloc", "^vmalloc",
         "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kmemdup", "^memdup_user", "^strndup_user", "^__kmemdup",
         "^__get_free_pages", "^get_zeroed_page", "^__alloc_pages", "^alloc_pages", "^folio_alloc", "^__folio_alloc",
-        "^ida_", "^idr_", "^xa_", "^__xa_", "^radix_tree_", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add",
+        "^ida_", "^idr_", "^xa_", "^__xa_", "^do_tag_check_fault", "^do_mem_abort", "^el1_", "^el1h_", "^vscnprintf", "^vsprintf", "^pointer$", "^format_decode", "^copy_from_iter", "^_copy_from_iter", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add",
     ];
 
     private static readonly Regex?[] CallTraceStack = [Rx.C(CallTraceRe), null];
@@ -95,7 +95,7 @@ internal static class LinuxOopses
 
     private static Regex?[] RipCallTrace() => [RipRe, Rx.C(CallTraceRe), null];
 
-    private static StackSpec RipStack(params string[] skip) => new() { Parts = RipCallTrace(), ExtraSkip = skip };
+    private static StackSpec RipStack(params string[] skip) => new() { Parts = RipCallTrace(), Parts2 = CallTraceStack, ExtraSkip = skip };
 
     private static StackSpec TraceStack(params string[] skip) => new() { Parts = CallTraceStack, ExtraSkip = skip };
 
@@ -174,7 +174,7 @@ internal static class LinuxOopses
                     F(@"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in %[1]v",
                         LockAtStack(), noStack: true),
                     F(@"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), Rx.C(CallTraceRe), null] }),
                     F(@"BUG: held lock freed!", "BUG: held lock freed in %[1]v", LockAtStack()),
                     F(@"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", noStack: true),
                     F(@"BUG: non-zero nr_ptes on freeing mm", "BUG: non-zero nr_ptes on freeing mm", noStack: true),
@@ -188,9 +188,9 @@ internal static class LinuxOopses
                     F(@"BUG: using __this_cpu_([a-z_]+)\(\) in preemptible", "BUG: using __this_cpu_%[1]v() in preemptible code in %[2]v", TraceStack("check_preemption_disabled", "__this_cpu_preempt_check")),
                     F(@"BUG: using smp_processor_id\(\) in preemptible", "BUG: using smp_processor_id() in preemptible code in %[1]v", TraceStack("check_preemption_disabled", "debug_smp_processor_id")),
                     F(@"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"last function: {{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"last function: ([a-zA-Z0-9_]+)")] }),
                     F(@"BUG: memory leak", "memory leak in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
+                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "^create_object", "^sk_prot_alloc", "^sk_alloc", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
                     F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stack-overflow in %[1]v"]),
                     F(@"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", TraceStack()),
                     F(@"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v", TraceStack("^schedule", "^__schedule", "schedule_debug", "^preempt_schedule", "^io_schedule", "do_nanosleep", "^hrtimer_nanosleep", "^__cond_resched", "^_cond_resched")),
@@ -228,14 +228,14 @@ internal static class LinuxOopses
                     F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
                     F(@"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
                         RcuUsageStack(), report: @"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value", "WARNING: kernel stack regs has bad '%[1]v' value", noStack: true),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack frame pointer has bad value", noStack: true),
                     F(@"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), Rx.C(CallTraceRe), null] }),
                     F(@"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v", LockAtStack()),
                     F(@"WARNING: kernel stack (?:regs|frame pointer) at .* has bad", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v", LockAtStack()),
@@ -270,7 +270,7 @@ internal static class LinuxOopses
                     F(@"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
                     F(@"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall", "INFO: rcu detected stall in %[1]v",
                         StallStack(RcuParts), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh) detected stall on CPU", "INFO: rcu detected stall in %[1]v",
@@ -431,7 +431,7 @@ internal static class LinuxOopses
     private static StackSpec LockdepStack() => new()
     {
         Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
-        ExtraSkip = ["^lock_sock", "^release_sock", "^rtnl_", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
+        ExtraSkip = ["^lock_sock", "^release_sock", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
     };
 
     private static StackSpec RcuUsageStack() => new()
