@@ -9,7 +9,7 @@ namespace LiveKBench.Kernel.CrashReports;
 internal static class LinuxOopses
 {
     private const string Ws = "[\t\n\v\f\r ]";
-    public const string RiscvStart = @"^ *status: 0[0-9a-f]{15} badaddr: 0[0-9a-f]{15} cause: 0[0-9a-f]{15}";
+    public const string RiscvStart = @"^ *status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}";
     private const string CallTraceRe = @"Call (?:T|t)race:|Backtrace:";
 
     private static readonly Regex RipLineRe = Rx.C(
@@ -76,13 +76,13 @@ internal static class LinuxOopses
         "^kfree", "^kvfree", "^__kfree", "^free_object", "^vfree", "^__vunmap", "^kzfree",
         "^__wait_for_common", "^wait_for_completion", "^__flush_work", "^flush_work", "^__cancel_work",
         "^queue_work", "^__queue_work", "^queue_delayed_work", "^mod_timer", "^__mod_timer", "^add_timer", "^del_timer",
-        "^call_rcu", "^__call_rcu", "^rcu_barrier", "apic_timer_interrupt",
+        "^rcu_barrier", "apic_timer_interrupt",
         "^preempt_schedule", "^__schedule", "^schedule$", "^schedule_timeout", "^io_schedule", "^irq_exit", "^__local_bh",
         "^_?_?local_irq", "^_?_?raw_", "^trace_hardirqs", "^lockref_", "^__might_sleep", "^___might_sleep",
         "^might_sleep", "^__cant_sleep", "^rcu_lock_", "^rcu_read_", "^__rcu_read_", "^__virt_addr_valid",
         "^__phys_addr", "^page_to_", "^virt_to_", "^_find_next",
         "^skb_put", "^skb_push", "^skb_pull", "^skb_over_panic", "^skb_under_panic", "^skb_panic",
-        "^__alloc_skb", "^alloc_skb", "^__netdev_alloc_skb", "^__napi_alloc_skb", "^netdev_alloc_skb",
+        "^__netdev_alloc_skb", "^__napi_alloc_skb", "^netdev_alloc_skb",
         "^sock_kmalloc", "^sock_kfree", "^kmalloc", "^__kmalloc", "^kmem_", "^kzalloc", "^kcalloc", "^vmalloc",
         "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kmemdup", "^memdup_user", "^strndup_user", "^__kmemdup",
         "^__get_free_pages", "^get_zeroed_page", "^__alloc_pages", "^alloc_pages", "^folio_alloc", "^__folio_alloc",
@@ -148,10 +148,10 @@ internal static class LinuxOopses
                     F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v", noStack: true),
                     F(@"BUG: KASAN: (.*)", "KASAN: %[1]v", noStack: true, corrupted: true),
                     F(@"BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}", "KMSAN: kernel-usb-infoleak in %[2]v",
-                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg"] },
+                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "^__alloc_skb", "^alloc_skb"] },
                         alt: ["KMSAN origin in %[3]v"]),
                     F(@"BUG: KMSAN: ([a-z\-]+) in {{FUNC}}", "KMSAN: %[1]v in %[3]v",
-                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["^copy_to_user", "^_copy_to_user", "_copy_to_iter", "^copy_to_iter", "^copyout", "^instrument_", "^kmsan_"] },
+                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["^copy_to_user", "^_copy_to_user", "_copy_to_iter", "^copy_to_iter", "^copyout", "^instrument_", "^kmsan_", "^__alloc_skb", "^alloc_skb"] },
                         alt: ["bad-access in %[3]v"]),
                     F(@"BUG: KCSAN: data-race in", "KCSAN: data-race in %[1]v / %[2]v",
                         new StackSpec { Parts = [Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to 0x[0-9a-f]+ of [0-9]+ bytes by (?:task|interrupt) [0-9]* ?on cpu [0-9]+:"), null, Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to 0x[0-9a-f]+ of [0-9]+ bytes by (?:task|interrupt) [0-9]* ?on cpu [0-9]+:"), null] }, noStack: true),
@@ -190,7 +190,7 @@ internal static class LinuxOopses
                     F(@"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"last function: ([a-zA-Z0-9_]+)")] }),
                     F(@"BUG: memory leak", "memory leak in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "^create_object", "^sk_prot_alloc", "^sk_alloc", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
+                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "^create_object", "^radix_tree_", "^sk_prot_alloc", "^sk_alloc", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
                     F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stack-overflow in %[1]v"]),
                     F(@"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", TraceStack()),
                     F(@"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v", TraceStack("^schedule", "^__schedule", "schedule_debug", "^preempt_schedule", "^io_schedule", "do_nanosleep", "^hrtimer_nanosleep", "^__cond_resched", "^_cond_resched")),
