@@ -32,20 +32,27 @@ internal static class CrashReportsBench
         "[{0}][ T{1}] nla_parse: 4 bytes leftover after parsing attributes",
     ];
 
-    /// <summary>Realistic non-crash console output of about <paramref name="size"/> bytes.</summary>
+    /// <summary>Realistic non-crash console output of exactly <paramref name="size"/> bytes (written straight into the array).</summary>
     public static byte[] GenerateNoCrashLog(int size)
     {
         var rnd = new Random(42);
-        var sb = new StringBuilder(size + 512);
+        var buf = new byte[size];
+        var pos = 0;
         double t = 10;
-        while (sb.Length < size)
+        var sb = new StringBuilder(512);
+        while (pos < size)
         {
             t += rnd.NextDouble() * 0.01;
             var tmpl = Templates[rnd.Next(Templates.Length)];
+            sb.Clear();
             sb.AppendFormat(CultureInfo.InvariantCulture, tmpl, t.ToString("F6", CultureInfo.InvariantCulture).PadLeft(12), rnd.Next(1, 30000), (long)t + 1_700_000_000);
             sb.Append('\n');
+            var line = Encoding.Latin1.GetBytes(sb.ToString());
+            var n = Math.Min(line.Length, size - pos);
+            line.AsSpan(0, n).CopyTo(buf.AsSpan(pos));
+            pos += n;
         }
-        return Encoding.Latin1.GetBytes(sb.ToString(0, size));
+        return buf;
     }
 
     private static (double MBps, double Seconds, int Reports) Measure(byte[] input, int passes, bool all)
@@ -106,11 +113,17 @@ internal static class CrashReportsBench
         var corpusFirst = Measure(corpus, 3, all: false);
         var corpusAll = Measure(one, 1, all: true);
 
+        var corpusLen = corpus.Length;
+        corpus = [];
+        perFile.Clear();
         GC.Collect();
         var noCrash = GenerateNoCrashLog(200 << 20);
         GC.Collect();
         var before = GC.GetTotalMemory(true);
+        var wsBefore = Process.GetCurrentProcess().WorkingSet64;
+        var allocBefore = GC.GetAllocatedBytesForCurrentThread();
         var noCrashRes = Measure(noCrash, 2, all: false);
+        var parseAlloc = (GC.GetAllocatedBytesForCurrentThread() - allocBefore) / 2;
         var contains = Stopwatch.StartNew();
         var containsCrash = CrashReportParser.ContainsCrash(noCrash);
         var containsMBps = noCrash.Length / (double)(1 << 20) / contains.Elapsed.TotalSeconds;
@@ -120,17 +133,17 @@ internal static class CrashReportsBench
         var md = new StringBuilder();
         md.AppendLine("# Crash report parser benchmark");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; .NET {Environment.Version}; single-threaded; Release build.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; .NET {Environment.Version}; single-threaded; Release build; 1-min load average when the results were written {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (machine shared with kernel builds).");
         md.AppendLine();
         md.AppendLine("| Input | Size | Mode | Throughput | Reports |");
         md.AppendLine("|---|---|---|---|---|");
         md.AppendLine(CultureInfo.InvariantCulture, $"| {files.Count} corpus logs, one Parse per file (3 passes) | {bytes / 3 / 1024.0 / 1024:F1} MB | Parse | {perFileMBps:F1} MB/s | {found / 3} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpus.Length / 1024.0 / 1024:F1} MB | Parse (first report) | {corpusFirst.MBps:F1} MB/s | {corpusFirst.Reports / 3} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpusLen / 1024.0 / 1024:F1} MB | Parse (first report) | {corpusFirst.MBps:F1} MB/s | {corpusFirst.Reports / 3} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x1 | {one.Length / 1024.0 / 1024:F1} MB | ParseAll | {corpusAll.MBps:F2} MB/s | {corpusAll.Reports} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | Parse | {noCrashRes.MBps:F1} MB/s | {noCrashRes.Reports} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | ContainsCrash | {containsMBps:F1} MB/s | {(containsCrash ? 1 : 0)} |");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Memory: peak working set {peak / 1024.0 / 1024:F0} MB for the whole run (the 200 MB input plus the x{Copies} corpus copy are resident); managed heap before the 200 MB pass {before / 1024.0 / 1024:F0} MB; GC max heap size seen {gcInfo.HeapSizeBytes / 1024.0 / 1024:F0} MB; peak/200 MB input = {peak / (double)noCrash.Length:F2}x.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Memory (200 MB no-crash log): bytes allocated by one Parse = {parseAlloc / 1024.0 / 1024:F2} MB ({parseAlloc / (double)noCrash.Length:F4}x input); working set before parsing {wsBefore / 1024.0 / 1024:F0} MB (input resident), process peak working set {peak / 1024.0 / 1024:F0} MB = {peak / (double)noCrash.Length:F2}x input for the whole benchmark process (includes runtime, JIT, the corpus passes run earlier); managed heap {before / 1024.0 / 1024:F0} MB before the pass, {gcInfo.HeapSizeBytes / 1024.0 / 1024:F0} MB at the end.");
         Directory.CreateDirectory(resultsDir);
         var path = Path.Combine(resultsDir, "crash-reports.md");
         File.WriteAllText(path, md.ToString());
