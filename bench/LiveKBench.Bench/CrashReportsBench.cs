@@ -1,12 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LiveKBench.Kernel.CrashReports;
+
 namespace LiveKBench.Bench;
 
-/// <summary>Throughput and memory benchmark of the crash report parser.</summary>
+/// <summary>Throughput and memory benchmark of the crash report parser (Stopwatch runner, whole-input passes).</summary>
 internal static class CrashReportsBench
 {
+    private static readonly string[] Templates =
+    [
+        "[{0}][ T{1}] audit: type=1400 audit({2}.123:{1}): avc:  denied  {{ read }} for  pid={1} comm=\"syz-executor.3\" name=\"/\" dev=\"sda1\" ino=2 scontext=system_u:system_r:kernel_t:s0 tcontext=system_u:object_r:root_t:s0 tclass=dir permissive=1",
+        "[{0}][ T{1}] loop0: detected capacity change from 0 to 4096",
+        "[{0}][ T{1}] EXT4-fs (loop0): mounted filesystem without journal. Quota mode: none.",
+        "[{0}][ T{1}] netlink: 8 bytes leftover after parsing attributes in process `syz-executor.1'.",
+        "[{0}][ T{1}] device veth0_vlan entered promiscuous mode",
+        "[{0}][ T{1}] IPv6: ADDRCONF(NETDEV_CHANGE): veth1_to_batadv: link becomes ready",
+        "[{0}][ T{1}] usb 1-1: new high-speed USB device number 2 using dummy_hcd",
+        "[{0}][ T{1}] usb 1-1: config 0 interface 0 altsetting 0 endpoint 0x81 has invalid maxpacket 1024, setting to 64",
+        "[{0}][ T{1}] FAT-fs (loop3): Directory bread(block 64) failed",
+        "[{0}][ T{1}] kvm: emulating exchange as write",
+        "[{0}][ T{1}] bridge0: port 1(bridge_slave_0) entered blocking state",
+        "[{0}][ T{1}] batman_adv: batadv0: Interface activated: batadv_slave_1",
+        "[{0}][ T{1}] syz-executor.2: vmalloc error: size 4096, page order 0, failed to allocate pages, mode:0xdc0(GFP_KERNEL|__GFP_ZERO), nodemask=(null)",
+        "[{0}][ T{1}] random: crng reseeded on system resumption",
+        "[{0}][ T{1}] 9pnet: Could not find request transport: fd",
+        "2026/11/21 01:02:03 executing program 4:",
+        "r0 = openat$ptmx(0xffffffffffffff9c, &(0x7f0000000000), 0x0, 0x0)",
+        "ioctl$TIOCSETD(r0, 0x5423, &(0x7f0000000040)=0x3)",
+        "[{0}][ T{1}] Bluetooth: hci0: command 0x0409 tx timeout",
+        "[{0}][ T{1}] nla_parse: 4 bytes leftover after parsing attributes",
+    ];
+
+    /// <summary>Realistic non-crash console output of exactly <paramref name="size"/> bytes (written straight into the array).</summary>
+    public static byte[] GenerateNoCrashLog(int size)
+    {
+        var rnd = new Random(42);
+        var buf = new byte[size];
+        var pos = 0;
+        double t = 10;
+        var sb = new StringBuilder(512);
+        while (pos < size)
+        {
+            t += rnd.NextDouble() * 0.01;
+            var tmpl = Templates[rnd.Next(Templates.Length)];
+            sb.Clear();
+            sb.AppendFormat(CultureInfo.InvariantCulture, tmpl, t.ToString("F6", CultureInfo.InvariantCulture).PadLeft(12), rnd.Next(1, 30000), (long)t + 1_700_000_000);
+            sb.Append('\n');
+            var line = Encoding.Latin1.GetBytes(sb.ToString());
+            var n = Math.Min(line.Length, size - pos);
+            line.AsSpan(0, n).CopyTo(buf.AsSpan(pos));
+            pos += n;
+        }
+        return buf;
+    }
+
+    private static (double MBps, double Seconds, int Reports) Measure(byte[] input, int passes, bool all)
+    {
+        var sw = Stopwatch.StartNew();
+        var reports = 0;
+        for (var i = 0; i < passes; i++)
+        {
+            if (all)
+            {
+                reports += CrashReportParser.ParseAll(input).Count;
+            }
+            else
+            {
+                reports += CrashReportParser.Parse(input) is null ? 0 : 1;
+            }
+        }
+        var s = sw.Elapsed.TotalSeconds;
+        return (input.Length * (double)passes / (1 << 20) / s, s, reports);
+    }
+
     public static int Run(string dir, string resultsDir)
     {
-        _ = dir;
-        _ = resultsDir;
+        var files = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit)).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var ms = new MemoryStream();
+        foreach (var f in files)
+        {
+            ms.Write(CorpusFile.Load(f).Log);
+        }
+        var one = ms.ToArray();
+        const int Copies = 4;
+        var corpus = new byte[one.Length * Copies];
+        for (var i = 0; i < Copies; i++)
+        {
+            one.CopyTo(corpus, i * one.Length);
+        }
+        var perFile = files.Select(f => CorpusFile.Load(f).Log).ToList();
+
+        // Warm up (JIT, regex construction).
+        foreach (var l in perFile)
+        {
+            CrashReportParser.Parse(l);
+        }
+
+        var sw = Stopwatch.StartNew();
+        long bytes = 0;
+        var found = 0;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            foreach (var l in perFile)
+            {
+                found += CrashReportParser.Parse(l) is null ? 0 : 1;
+                bytes += l.Length;
+            }
+        }
+        var perFileMBps = bytes / (double)(1 << 20) / sw.Elapsed.TotalSeconds;
+
+        var corpusFirst = Measure(corpus, 3, all: false);
+        var corpusAll = Measure(one, 1, all: true);
+
+        var corpusLen = corpus.Length;
+        corpus = [];
+        perFile.Clear();
+        GC.Collect();
+        var noCrash = GenerateNoCrashLog(200 << 20);
+        GC.Collect();
+        var before = GC.GetTotalMemory(true);
+        var wsBefore = Process.GetCurrentProcess().WorkingSet64;
+        var allocBefore = GC.GetAllocatedBytesForCurrentThread();
+        var noCrashRes = Measure(noCrash, 2, all: false);
+        var parseAlloc = (GC.GetAllocatedBytesForCurrentThread() - allocBefore) / 2;
+        var contains = Stopwatch.StartNew();
+        var containsCrash = CrashReportParser.ContainsCrash(noCrash);
+        var containsMBps = noCrash.Length / (double)(1 << 20) / contains.Elapsed.TotalSeconds;
+        var peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        var gcInfo = GC.GetGCMemoryInfo();
+
+        var md = new StringBuilder();
+        md.AppendLine("# Crash report parser benchmark");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; .NET {Environment.Version}; single-threaded; Release build; 1-min load average when the results were written {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (machine shared with kernel builds).");
+        md.AppendLine();
+        md.AppendLine("| Input | Size | Mode | Throughput | Reports |");
+        md.AppendLine("|---|---|---|---|---|");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {files.Count} corpus logs, one Parse per file (3 passes) | {bytes / 3 / 1024.0 / 1024:F1} MB | Parse | {perFileMBps:F1} MB/s | {found / 3} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpusLen / 1024.0 / 1024:F1} MB | Parse (first report) | {corpusFirst.MBps:F1} MB/s | {corpusFirst.Reports / 3} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x1 | {one.Length / 1024.0 / 1024:F1} MB | ParseAll | {corpusAll.MBps:F2} MB/s | {corpusAll.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | Parse | {noCrashRes.MBps:F1} MB/s | {noCrashRes.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | ContainsCrash | {containsMBps:F1} MB/s | {(containsCrash ? 1 : 0)} |");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Memory (200 MB no-crash log): bytes allocated by one Parse = {parseAlloc / 1024.0 / 1024:F2} MB ({parseAlloc / (double)noCrash.Length:F4}x input); working set before parsing {wsBefore / 1024.0 / 1024:F0} MB (input resident), process peak working set {peak / 1024.0 / 1024:F0} MB = {peak / (double)noCrash.Length:F2}x input for the whole benchmark process (includes runtime, JIT, the corpus passes run earlier); managed heap {before / 1024.0 / 1024:F0} MB before the pass, {gcInfo.HeapSizeBytes / 1024.0 / 1024:F0} MB at the end.");
+        Directory.CreateDirectory(resultsDir);
+        var path = Path.Combine(resultsDir, "crash-reports.md");
+        File.WriteAllText(path, md.ToString());
+        Console.Write(md.ToString());
+        Console.WriteLine($"wrote {path}");
         return 0;
     }
 }

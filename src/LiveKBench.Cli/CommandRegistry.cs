@@ -23,5 +23,6 @@ internal static class CommandRegistry
         yield return EvaluationCommands.BuildEval();
         yield return EvaluationCommands.BuildLeaderboard();
         yield return EvaluationCommands.BuildResearch();
+        yield return ReportCommands.Build();
     }
 }

@@ -182,15 +182,17 @@ internal sealed class NeedleScanner
     }
 
     /// <summary>Position of the first needle occurrence at or after <paramref name="from"/>, or -1.</summary>
+    /// <remarks>Chunks start small and double, so callers that ask for the next hit many times in a row decode only what they need.</remarks>
     public int Next(ReadOnlySpan<byte> buf, int from)
     {
         var scratch = ArrayPool<char>.Shared.Rent(Chunk + overlap);
         try
         {
             var pos = from;
+            var chunk = 1024;
             while (pos < buf.Length)
             {
-                var len = Math.Min(Chunk + overlap, buf.Length - pos);
+                var len = Math.Min(chunk + overlap, buf.Length - pos);
                 var chars = scratch.AsSpan(0, len);
                 Encoding.Latin1.GetChars(buf.Slice(pos, len), chars);
                 var i = chars.IndexOfAny(values);
@@ -202,7 +204,8 @@ internal sealed class NeedleScanner
                 {
                     return -1;
                 }
-                pos += Chunk;
+                pos += chunk;
+                chunk = Math.Min(chunk * 2, Chunk);
             }
             return -1;
         }

@@ -11,6 +11,14 @@ namespace LiveKBench.Kernel.CrashReports;
 public static class CrashReportParser
 {
     private const int MaxTitleWindow = 1 << 20;
+    private const int MaxSuppressedLine = 1 << 16;
+    private const int MaxLineInReport = 1 << 18;
+
+    /// <summary>
+    /// How far past the start line the report text and EndPos are collected. syzkaller walks to the end of the output;
+    /// bounding the walk keeps Parse linear and ParseAll at O(reports x window) on huge logs. Real reports are far smaller.
+    /// </summary>
+    private const int MaxReportSpan = 1 << 20;
 
     private static readonly OopsGroup[] Groups = LinuxOopses.Groups;
     private static readonly NeedleScanner HeaderScanner = new(Groups.Select(g => g.Header));
@@ -34,7 +42,7 @@ public static class CrashReportParser
         Rx.C(@"Uninit was stored to memory at"),
         Rx.C(@"Uninit was created at"),
         Rx.C(@"Local variable .* created at"),
-        Rx.C(LinuxOopses.RiscvStart),
+        Rx.C("(?m)" + LinuxOopses.RiscvStart),
     ];
 
     private static readonly (byte[] Literal, Regex? Re)[] Suppressions =
@@ -166,8 +174,8 @@ public static class CrashReportParser
             corrupted = IsCorrupted(title, reportNoPrefix, format);
         }
 
-        title = TitleRules.Sanitise(TitleRules.Normalise(title));
-        var altList = alts.Select(a => TitleRules.Sanitise(TitleRules.Normalise(a))).ToList();
+        title = TitleRules.Sanitise(TitleRules.Normalise(title.Length > 4096 ? title[..4096] : title));
+        var altList = alts.Select(a => TitleRules.Sanitise(TitleRules.Normalise(a.Length > 4096 ? a[..4096] : a))).ToList();
         altList.Sort(StringComparer.Ordinal);
 
         var isCorrupted = corrupted.Length > 0 || consoleOutput.IndexOf(VmDisconnected) >= 0;
@@ -238,7 +246,7 @@ public static class CrashReportParser
             var suppressed = false;
             foreach (var s in g.Suppressions)
             {
-                text ??= ConsoleLines.Latin1(line);
+                text ??= ConsoleLines.Latin1(line.Length > MaxSuppressedLine ? line[..MaxSuppressedLine] : line);
                 if (Rx.IsMatch(s, text))
                 {
                     suppressed = true;
@@ -373,9 +381,11 @@ public static class CrashReportParser
         var skipText = false;
         var cpuTraceback = false;
         var report = res.Report;
-        var nextHit = AnyScanner.Next(buf, startPos);
+        var limitForScan = (int)Math.Min(buf.Length, (long)startPos + MaxReportSpan);
+        var nextHit = AnyScanner.Next(buf[..limitForScan], startPos);
         var pos = startPos;
-        while (pos < buf.Length)
+        var limit = (int)Math.Min(buf.Length, (long)startPos + MaxReportSpan);
+        while (pos < limit)
         {
             var le = ConsoleLines.LineEnd(buf, pos);
             var line = buf[pos..le];
@@ -418,10 +428,14 @@ public static class CrashReportParser
                         secondReportPos = pos;
                     }
                 }
-                nextHit = le + 1 < buf.Length ? AnyScanner.Next(buf, le + 1) : -1;
+                nextHit = le + 1 < limit ? AnyScanner.Next(buf[..limit], le + 1) : -1;
             }
             pos = le + 1;
 
+            if (line.Length > MaxLineInReport)
+            {
+                line = line[..MaxLineInReport];
+            }
             var sameCtx = ctx.Matches(line, out var hasCtx);
             var stripped = ConsoleLines.Strip(line, hasCtx, out var questionable);
             if (isOopsLine)
@@ -666,7 +680,7 @@ public static class CrashReportParser
                     break;
                 }
             }
-            if (!found && re.ToString() != Rx.Expand(LinuxOopses.RiscvStart))
+            if (!found && re.ToString() != Rx.Expand("(?m)" + LinuxOopses.RiscvStart))
             {
                 return "no frames in a stack trace";
             }

@@ -9,7 +9,7 @@ namespace LiveKBench.Kernel.CrashReports;
 internal static class LinuxOopses
 {
     private const string Ws = "[\t\n\v\f\r ]";
-    public const string RiscvStart = @"^ *status: 0[0-9a-f]{15} badaddr: 0[0-9a-f]{15} cause: 0[0-9a-f]{15}";
+    public const string RiscvStart = @"^ *status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}";
     private const string CallTraceRe = @"Call (?:T|t)race:|Backtrace:";
 
     private static readonly Regex RipLineRe = Rx.C(
@@ -76,17 +76,17 @@ internal static class LinuxOopses
         "^kfree", "^kvfree", "^__kfree", "^free_object", "^vfree", "^__vunmap", "^kzfree",
         "^__wait_for_common", "^wait_for_completion", "^__flush_work", "^flush_work", "^__cancel_work",
         "^queue_work", "^__queue_work", "^queue_delayed_work", "^mod_timer", "^__mod_timer", "^add_timer", "^del_timer",
-        "^call_rcu", "^__call_rcu", "^rcu_barrier", "apic_timer_interrupt",
+        "^rcu_barrier", "apic_timer_interrupt",
         "^preempt_schedule", "^__schedule", "^schedule$", "^schedule_timeout", "^io_schedule", "^irq_exit", "^__local_bh",
         "^_?_?local_irq", "^_?_?raw_", "^trace_hardirqs", "^lockref_", "^__might_sleep", "^___might_sleep",
         "^might_sleep", "^__cant_sleep", "^rcu_lock_", "^rcu_read_", "^__rcu_read_", "^__virt_addr_valid",
         "^__phys_addr", "^page_to_", "^virt_to_", "^_find_next",
         "^skb_put", "^skb_push", "^skb_pull", "^skb_over_panic", "^skb_under_panic", "^skb_panic",
-        "^__alloc_skb", "^alloc_skb", "^__netdev_alloc_skb", "^__napi_alloc_skb", "^netdev_alloc_skb",
+        "^__netdev_alloc_skb", "^__napi_alloc_skb", "^netdev_alloc_skb",
         "^sock_kmalloc", "^sock_kfree", "^kmalloc", "^__kmalloc", "^kmem_", "^kzalloc", "^kcalloc", "^vmalloc",
         "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kmemdup", "^memdup_user", "^strndup_user", "^__kmemdup",
         "^__get_free_pages", "^get_zeroed_page", "^__alloc_pages", "^alloc_pages", "^folio_alloc", "^__folio_alloc",
-        "^ida_", "^idr_", "^xa_", "^__xa_", "^radix_tree_", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add",
+        "^ida_", "^idr_", "^xa_", "^__xa_", "^do_tag_check_fault", "^do_mem_abort", "^el1_", "^el1h_", "^vscnprintf", "^vsprintf", "^dev_vprintk", "^pointer$", "^format_decode", "^copy_from_iter", "^_copy_from_iter", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add",
     ];
 
     private static readonly Regex?[] CallTraceStack = [Rx.C(CallTraceRe), null];
@@ -95,7 +95,7 @@ internal static class LinuxOopses
 
     private static Regex?[] RipCallTrace() => [RipRe, Rx.C(CallTraceRe), null];
 
-    private static StackSpec RipStack(params string[] skip) => new() { Parts = RipCallTrace(), ExtraSkip = skip };
+    private static StackSpec RipStack(params string[] skip) => new() { Parts = RipCallTrace(), Parts2 = CallTraceStack, ExtraSkip = skip };
 
     private static StackSpec TraceStack(params string[] skip) => new() { Parts = CallTraceStack, ExtraSkip = skip };
 
@@ -148,10 +148,10 @@ internal static class LinuxOopses
                     F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v", noStack: true),
                     F(@"BUG: KASAN: (.*)", "KASAN: %[1]v", noStack: true, corrupted: true),
                     F(@"BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}", "KMSAN: kernel-usb-infoleak in %[2]v",
-                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg"] },
+                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "^__alloc_skb", "^alloc_skb"] },
                         alt: ["KMSAN origin in %[3]v"]),
                     F(@"BUG: KMSAN: ([a-z\-]+) in {{FUNC}}", "KMSAN: %[1]v in %[3]v",
-                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["^copy_to_user", "^_copy_to_user", "_copy_to_iter", "^copy_to_iter", "^copyout", "^instrument_", "^kmsan_"] },
+                        new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["^copy_to_user", "^_copy_to_user", "_copy_to_iter", "^copy_to_iter", "^copyout", "^instrument_", "^kmsan_", "^__alloc_skb", "^alloc_skb"] },
                         alt: ["bad-access in %[3]v"]),
                     F(@"BUG: KCSAN: data-race in", "KCSAN: data-race in %[1]v / %[2]v",
                         new StackSpec { Parts = [Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to 0x[0-9a-f]+ of [0-9]+ bytes by (?:task|interrupt) [0-9]* ?on cpu [0-9]+:"), null, Rx.C(@"(?:read|write|read-write)(?: \(marked\))? to 0x[0-9a-f]+ of [0-9]+ bytes by (?:task|interrupt) [0-9]* ?on cpu [0-9]+:"), null] }, noStack: true),
@@ -174,7 +174,7 @@ internal static class LinuxOopses
                     F(@"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in %[1]v",
                         LockAtStack(), noStack: true),
                     F(@"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), Rx.C(CallTraceRe), null] }),
                     F(@"BUG: held lock freed!", "BUG: held lock freed in %[1]v", LockAtStack()),
                     F(@"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", noStack: true),
                     F(@"BUG: non-zero nr_ptes on freeing mm", "BUG: non-zero nr_ptes on freeing mm", noStack: true),
@@ -188,9 +188,9 @@ internal static class LinuxOopses
                     F(@"BUG: using __this_cpu_([a-z_]+)\(\) in preemptible", "BUG: using __this_cpu_%[1]v() in preemptible code in %[2]v", TraceStack("check_preemption_disabled", "__this_cpu_preempt_check")),
                     F(@"BUG: using smp_processor_id\(\) in preemptible", "BUG: using smp_processor_id() in preemptible code in %[1]v", TraceStack("check_preemption_disabled", "debug_smp_processor_id")),
                     F(@"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"last function: {{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"last function: ([a-zA-Z0-9_]+)")] }),
                     F(@"BUG: memory leak", "memory leak in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
+                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "^create_object", "^radix_tree_", "alloc_skb", "^sk_prot_alloc", "^sk_alloc", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
                     F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stack-overflow in %[1]v"]),
                     F(@"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", TraceStack()),
                     F(@"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v", TraceStack("^schedule", "^__schedule", "schedule_debug", "^preempt_schedule", "^io_schedule", "do_nanosleep", "^hrtimer_nanosleep", "^__cond_resched", "^_cond_resched")),
@@ -228,14 +228,14 @@ internal static class LinuxOopses
                     F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
                     F(@"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
                         RcuUsageStack(), report: @"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value", "WARNING: kernel stack regs has bad '%[1]v' value", noStack: true),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack frame pointer has bad value", noStack: true),
                     F(@"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), Rx.C(CallTraceRe), null] }),
                     F(@"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v", LockAtStack()),
                     F(@"WARNING: kernel stack (?:regs|frame pointer) at .* has bad", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v", LockAtStack()),
@@ -270,7 +270,7 @@ internal static class LinuxOopses
                     F(@"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}")] }),
+                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
                     F(@"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall", "INFO: rcu detected stall in %[1]v",
                         StallStack(RcuParts), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh) detected stall on CPU", "INFO: rcu detected stall in %[1]v",
@@ -300,9 +300,6 @@ internal static class LinuxOopses
                     Rx.C(@"(?:ext4|EXT4-fs|ocfs2|OCFS2|xfs|XFS).*INFO:"),
                     Rx.C(@"INFO: Object .* @ .* from"),
                     Rx.C(@"INFO: Slab .* objects=.* used=.* fp=.* flags="),
-                    Rx.C(@"INFO: Allocated in .* age=.* cpu=.* pid=.*(?<!fasync_helper.*)$"),
-                    Rx.C(@"INFO: Freed in .* age=.* cpu=.* pid=.*(?<!fasync_helper.*)$"),
-                    Rx.C(@"INFO: \(Allocated|Freed\) in"),
                     Rx.C(@"INFO: task .* blocked for more than .* seconds.*syz-executor.*\(dead\)"),
                     Rx.C(@"INFO: Slab 0x"),
                     Rx.C(@"INFO: 0x[0-9a-f]+-0x[0-9a-f]+\. First byte"),
@@ -413,7 +410,6 @@ internal static class LinuxOopses
                 Suppressions = [Rx.C(@"^.+panic:")],
             },
         };
-        var globalSkip = string.Join("|", GlobalSkip);
         foreach (var g in groups)
         {
             g.Init();
@@ -425,8 +421,7 @@ internal static class LinuxOopses
                     {
                         continue;
                     }
-                    var all = st.ExtraSkip.Length == 0 ? globalSkip : globalSkip + "|" + string.Join("|", st.ExtraSkip);
-                    st.Skip = new Regex(all, RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
+                    st.ExtraSkipRe = st.ExtraSkip.Length == 0 ? null : new Regex(string.Join("|", st.ExtraSkip), RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
                 }
             }
         }
@@ -436,7 +431,7 @@ internal static class LinuxOopses
     private static StackSpec LockdepStack() => new()
     {
         Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
-        ExtraSkip = ["^lock_sock", "^release_sock", "^rtnl_", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
+        ExtraSkip = ["^lock_sock", "^release_sock", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
     };
 
     private static StackSpec RcuUsageStack() => new()

@@ -13,7 +13,7 @@ internal sealed class StackSpec
 
     public Regex?[]? Parts2 { get; init; }
 
-    public Regex Skip { get; set; } = null!;
+    public Regex? ExtraSkipRe { get; set; }
 
     public string[] ExtraSkip { get; init; } = [];
 
@@ -77,7 +77,7 @@ internal static class Rx
         .Replace("[[:xdigit:]]", "[0-9A-Fa-f]", StringComparison.Ordinal);
 
     public static Regex C(string pattern) =>
-        new(Expand(pattern), RegexOptions.CultureInvariant, Timeout);
+        new(Expand(pattern), RegexOptions.CultureInvariant | RegexOptions.Compiled, Timeout);
 
     public static Regex Compiled(string pattern) =>
         new(Expand(pattern), RegexOptions.CultureInvariant | RegexOptions.Compiled, Timeout);

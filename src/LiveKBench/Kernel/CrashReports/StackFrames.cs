@@ -5,20 +5,57 @@ namespace LiveKBench.Kernel.CrashReports;
 /// <summary>Stack-frame extraction (crash-reports.md §3.8).</summary>
 internal static class StackFrames
 {
+    public const int MaxLine = 1024;
+
+    private static readonly Regex AnyFrame = Combine(LinuxOopses.FrameRes);
+    private static readonly Regex AnyStackStart = Combine(LinuxOopses.StackStartRes);
+    private static readonly Regex AnyCorrupted = Combine(LinuxOopses.CorruptedLines);
+    private static readonly Regex GlobalSkip = new(string.Join("|", LinuxOopses.GlobalSkip), RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
+    private static readonly Dictionary<string, bool> GlobalSkipCache = new(StringComparer.Ordinal);
+
+    private static Regex Combine(Regex[] res) => new(
+        string.Join("|", res.Select(r => "(?:" + r + ")")),
+        RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture,
+        Rx.Timeout);
+
     public static bool IsFrame(string line)
     {
-        foreach (var re in LinuxOopses.FrameRes)
+        if (line.Length > MaxLine)
         {
-            if (Rx.IsMatch(re, line))
+            line = line[..MaxLine];
+        }
+        return Rx.IsMatch(AnyFrame, line);
+    }
+
+    /// <summary>True if the frame is in the global skip list (memoised: frame names repeat a lot) or in the format's own list.</summary>
+    private static bool Skipped(StackSpec spec, string name)
+    {
+        bool global;
+        lock (GlobalSkipCache)
+        {
+            if (!GlobalSkipCache.TryGetValue(name, out global))
             {
-                return true;
+                if (GlobalSkipCache.Count > 100_000)
+                {
+                    GlobalSkipCache.Clear();
+                }
+                global = Rx.IsMatch(GlobalSkip, name);
+                GlobalSkipCache[name] = global;
             }
         }
-        return false;
+        return global || (spec.ExtraSkipRe is { } extra && Rx.IsMatch(extra, name));
     }
 
     private static bool Any(Regex[] res, string line)
     {
+        if (ReferenceEquals(res, LinuxOopses.StackStartRes))
+        {
+            return Rx.IsMatch(AnyStackStart, line);
+        }
+        if (ReferenceEquals(res, LinuxOopses.CorruptedLines))
+        {
+            return Rx.IsMatch(AnyCorrupted, line);
+        }
         foreach (var re in res)
         {
             if (Rx.IsMatch(re, line))
@@ -33,6 +70,14 @@ internal static class StackFrames
     public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, ReadOnlySpan<char> text)
     {
         var lines = text.ToString().Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            // Frame lines are short; capping keeps every per-line regex bounded on hostile input.
+            if (lines[i].Length > MaxLine)
+            {
+                lines[i] = lines[i][..MaxLine];
+            }
+        }
         var r = Run(spec, spec.Parts, lines);
         if (!r.Ok && spec.Parts2 is not null)
         {
@@ -54,7 +99,7 @@ internal static class StackFrames
         return best;
     }
 
-    private static void Append(List<string> frames, Match m, Regex skip)
+    private static void Append(List<string> frames, Match m, StackSpec skip)
     {
         for (var i = 1; i < m.Groups.Count; i++)
         {
@@ -64,7 +109,7 @@ internal static class StackFrames
                 continue;
             }
             var name = Demangler.Filter(g.Value);
-            if (Rx.IsMatch(skip, name))
+            if (Skipped(skip, name))
             {
                 continue;
             }
@@ -127,18 +172,22 @@ internal static class StackFrames
                         var nm = Rx.Find(next, ln);
                         if (nm is not null)
                         {
-                            Append(current, nm, spec.Skip);
+                            Append(current, nm, spec);
                             pi++;
                             li++;
                             break;
                         }
+                    }
+                    if (!Rx.IsMatch(AnyFrame, ln))
+                    {
+                        continue;
                     }
                     foreach (var fre in LinuxOopses.FrameRes)
                     {
                         var fm = Rx.Find(fre, ln);
                         if (fm is not null)
                         {
-                            Append(current, fm, spec.Skip);
+                            Append(current, fm, spec);
                             break;
                         }
                     }
@@ -157,7 +206,7 @@ internal static class StackFrames
                     var m = Rx.Find(part, ln);
                     if (m is not null)
                     {
-                        Append(current, m, spec.Skip);
+                        Append(current, m, spec);
                         li++;
                         break;
                     }
