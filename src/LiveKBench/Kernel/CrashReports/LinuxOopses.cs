@@ -71,7 +71,7 @@ internal static class LinuxOopses
         "^csum_partial_copy", "^copy_to_user", "^copy_from_user", "^_copy_to_user", "^_copy_from_user", "^__copy_to_user",
         "^__copy_from_user", "^copyin", "^copyout", "^copy_user_", "^raw_copy_", "^check_object_size", "^usercopy_",
         "^refcount_", "^kref_", "^kobject_put", "^list_", "^__list_", "^hlist_", "^rb_", "^__rb_",
-        "^_?_?dev_printk", "^_?_?printk", "^vprintk", "^_?_?pr_", "^dev_(?:err|warn|notice|info|emerg|alert|crit)",
+        "^_?_?dev_printk", "^_?_?printk", "^vprintk", "^_?_?pr_", "^_?_?dev_(?:err|warn|notice|info|emerg|alert|crit)",
         "^_?netdev_(?:err|warn|info|printk)", "^__dynamic_pr_debug",
         "^kfree", "^kvfree", "^__kfree", "^free_object", "^vfree", "^__vunmap", "^kzfree",
         "^__wait_for_common", "^wait_for_completion", "^__flush_work", "^flush_work", "^__cancel_work",
@@ -86,7 +86,7 @@ internal static class LinuxOopses
         "^sock_kmalloc", "^sock_kfree", "^kmalloc", "^__kmalloc", "^kmem_", "^kzalloc", "^kcalloc", "^vmalloc",
         "^__vmalloc", "^vzalloc", "^kvmalloc", "^kvzalloc", "^kmemdup", "^memdup_user", "^strndup_user", "^__kmemdup",
         "^__get_free_pages", "^get_zeroed_page", "^__alloc_pages", "^alloc_pages", "^folio_alloc", "^__folio_alloc",
-        "^ida_", "^idr_", "^xa_", "^__xa_", "^do_tag_check_fault", "^do_mem_abort", "^el1_", "^el1h_", "^vscnprintf", "^vsprintf", "^dev_vprintk", "^pointer$", "^format_decode", "^copy_from_iter", "^_copy_from_iter", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add",
+        "^ida_", "^idr_", "^xa_", "^__xa_", "^do_tag_check_fault", "^do_mem_abort", "^el1_", "^el1h_", "^vscnprintf", "^vsprintf", "^dev_vprintk", "^pointer$", "^format_decode", "^copy_from_iter", "^_copy_from_iter", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_(?:delayed_)?work", "^flush_workqueue", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add", "^device_remove_file", "^destroy_workqueue", "rq_lock", "^unregister_netdevice", "^rollback_registered", "^logic_(?:in|out)", "^crc32", "^__crc32", "^dput$", "^fast_dput", "^mark_buffer_dirty", "^post_alloc_hook", "^get_page_from_freelist", "^usb_start_wait_urb", "^usb_control_msg", "^usb_bulk_msg", "^usb_interrupt_msg", "^dpm_sysfs_", "^i2c_del_adapter", "^hwrng_unregister",
     ];
 
     private static readonly Regex?[] CallTraceStack = [Rx.C(CallTraceRe), null];
@@ -107,6 +107,8 @@ internal static class LinuxOopses
     };
 
     private static StackSpec StallStack(params Regex?[] parts) => new() { Parts = parts, Extractor = Extractors.Stall };
+
+    private static StackSpec RcuStallStack() => new() { Parts = RcuParts, Extractor = Extractors.Stall, ExtraSkip = ["^run_timer_softirq"] };
 
     private static OopsFormat F(string title, string fmt, StackSpec? stack = null, string[]? alt = null, string? report = null, bool noStack = false, bool corrupted = false) => new()
     {
@@ -181,7 +183,7 @@ internal static class LinuxOopses
                     F(@"BUG: non-zero nr_pmds on freeing mm", "BUG: non-zero nr_pmds on freeing mm", noStack: true),
                     F(@"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]", "BUG: Dentry still in use in %[1]v",
                         noStack: true, alt: ["BUG: Dentry still in use [%[1]v of %[2]v]"]),
-                    F(@"BUG: Bad page state in process", "BUG: Bad page state in %[1]v", TraceStack("free_pages", "free_unref_page", "__free_page", "free_page", "bad_page", "put_page", "release_pages", "folio")),
+                    F(@"BUG: Bad page state in process", "BUG: Bad page state in %[1]v", new StackSpec { Parts = [Rx.C(@"page last allocated"), null], ExtraSkip = ["free_pages", "free_unref_page", "__free_page", "free_page", "bad_page", "put_page", "release_pages", "folio"] }),
                     F(@"BUG: Bad page map in process", "BUG: Bad page map in %[1]v", TraceStack("print_bad_pte", "vm_normal_page", "zap_", "unmap_", "print_bad")),
                     F(@"BUG: workqueue lockup", "BUG: workqueue lockup", noStack: true),
                     F(@"BUG: sleeping function called from invalid context at (.*)", "BUG: sleeping function called from invalid context in %[2]v", TraceStack()),
@@ -225,7 +227,7 @@ internal static class LinuxOopses
                     F(@"WARNING: (?:\[.*\] )?{{SRC}} at ([a-zA-Z0-9_]+)(?:\.[a-zA-Z0-9_.]+)?(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?, CPU", "WARNING in %[3]v", WarnStack()),
                     F(@"WARNING: possible circular locking dependency detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: possible irq lock inversion dependency detected", "possible deadlock in %[1]v", LockdepStack()),
-                    F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
+                    F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", IrqSafeStack()),
                     F(@"WARNING: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
@@ -267,18 +269,18 @@ internal static class LinuxOopses
                 [
                     F(@"INFO: possible circular locking dependency detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: possible irq lock inversion dependency detected", "possible deadlock in %[1]v", LockdepStack()),
-                    F(@"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %[1]v", LockdepStack()),
+                    F(@"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %[1]v", IrqSafeStack()),
                     F(@"INFO: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: inconsistent lock state", "inconsistent lock state in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
                     F(@"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall", "INFO: rcu detected stall in %[1]v",
-                        StallStack(RcuParts), alt: ["stall in %[1]v"]),
+                        RcuStallStack(), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh) detected stall on CPU", "INFO: rcu detected stall in %[1]v",
-                        StallStack(RcuParts), alt: ["stall in %[1]v"]),
+                        RcuStallStack(), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh)_state detected stalls? on CPU", "INFO: rcu detected stall in %[1]v",
-                        StallStack(RcuParts), alt: ["stall in %[1]v"]),
+                        RcuStallStack(), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh|tasks) detected stalls", "INFO: rcu detected stall in %[1]v",
-                        StallStack(RcuParts), alt: ["stall in %[1]v"]),
+                        RcuStallStack(), alt: ["stall in %[1]v"]),
                     F(@"INFO: task {{TASK}}:[0-9]+ blocked(?: in I/O wait)? for more than [0-9]+ seconds", "INFO: task hung in %[1]v",
                         new StackSpec { Parts = CallTraceStack, Extractor = Extractors.HungTask }, alt: ["hang in %[1]v"]),
                     F(@"INFO: task {{TASK}}:[0-9]+ can't die for more than [0-9]+ seconds", "INFO: task can't die in %[1]v",
@@ -433,6 +435,18 @@ internal static class LinuxOopses
         Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
         ExtraSkip = ["^lock_sock", "^release_sock", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
     };
+
+    /// <summary>Safe -> unsafe lock order: the guilty site is where the lock became irq-safe; older truncated reports fall back to the lockdep "at:" lines.</summary>
+    private static StackSpec IrqSafeStack()
+    {
+        var lockdep = LockdepStack();
+        return new()
+        {
+            Parts = [Rx.C(@"which became \S+-irq-safe at:"), null],
+            Parts2 = lockdep.Parts,
+            ExtraSkip = lockdep.ExtraSkip,
+        };
+    }
 
     private static StackSpec RcuUsageStack() => new()
     {
