@@ -310,8 +310,13 @@ internal static class LinuxOopses
             G("Unable to handle kernel",
                 F(@"Unable to handle kernel (paging request|NULL pointer dereference|access to user memory|execute from non-executable memory|write to read-only memory)",
                     "BUG: unable to handle kernel %[1]v in %[2]v", RipStack(), alt: ["bad-access in %[2]v"])),
-            G("general protection fault",
-                F(@"general protection fault.*:", "general protection fault in %[1]v", RipStack(), alt: ["bad-access in %[1]v"])),
+            new()
+            {
+                Header = "general protection fault",
+                Formats = [F(@"general protection fault.*:", "general protection fault in %[1]v", RipStack(), alt: ["bad-access in %[1]v"])],
+                // A user-space fault reported by the kernel's trap handler ("traps: prog[pid] general protection fault ip:...").
+                Suppressions = [Rx.C(@"general protection fault ip:[0-9a-f]+ sp:")],
+            },
             G("stack segment: ",
                 F(@"stack segment: ", "stack segment fault in %[1]v", RipStack())),
             new()
@@ -399,7 +404,8 @@ internal static class LinuxOopses
             {
                 Header = "fatal error:",
                 Formats = [F(@"fatal error:", "go runtime error", noStack: true)],
-                Suppressions = [Rx.C(@"^.+fatal error:")],
+                // Kernel messages that merely contain "fatal error:" (ALSA sequencer) are not Go runtime failures.
+                Suppressions = [Rx.C(@"^.+fatal error:"), Rx.C(@"ALSA"), Rx.C(@"fatal error: cannot create timer")],
             },
             G("SYZFAIL:",
                 F(@"SYZFAIL:(.*)", "SYZFAIL:%[1]v", noStack: true)),
