@@ -79,7 +79,8 @@ internal static class StackFrames
             }
         }
         var r = Run(spec, spec.Parts, lines);
-        if (!r.Ok && spec.Parts2 is not null)
+        // Fall back to parts2 when a stack yielded no frame; a crossed fault-injection line alone keeps the result.
+        if (!r.Ok && spec.Parts2 is not null && r.Frames.Contains("corrupted"))
         {
             r = Run(spec, spec.Parts2, lines);
         }
@@ -200,7 +201,9 @@ internal static class StackFrames
                     var ln = lines[li];
                     if (Any(LinuxOopses.CorruptedLines, ln))
                     {
+                        // §3.8: a corrupting line ends this regex part; the next part continues after it.
                         ok = false;
+                        li++;
                         break;
                     }
                     var m = Rx.Find(part, ln);
