@@ -298,9 +298,28 @@ internal static class Demangler
 
         private static string? Basic(char c) => c switch
         {
-            'a' => "i8", 'b' => "bool", 'c' => "char", 'd' => "f64", 'e' => "str", 'f' => "f32", 'h' => "u8", 'i' => "isize",
-            'j' => "usize", 'l' => "i32", 'm' => "u32", 'n' => "i128", 'o' => "u128", 's' => "i16", 't' => "u16", 'u' => "()",
-            'v' => "...", 'x' => "i64", 'y' => "u64", 'z' => "!", 'p' => "_", _ => null,
+            'a' => "i8",
+            'b' => "bool",
+            'c' => "char",
+            'd' => "f64",
+            'e' => "str",
+            'f' => "f32",
+            'h' => "u8",
+            'i' => "isize",
+            'j' => "usize",
+            'l' => "i32",
+            'm' => "u32",
+            'n' => "i128",
+            'o' => "u128",
+            's' => "i16",
+            't' => "u16",
+            'u' => "()",
+            'v' => "...",
+            'x' => "i64",
+            'y' => "u64",
+            'z' => "!",
+            'p' => "_",
+            _ => null,
         };
 
         private void Type()
