@@ -8,7 +8,7 @@ namespace LiveKBench.Arena.Stages;
 
 /// <summary>
 /// The kernel machinery of a workspace, wired from its settings: the kernel mirror, the builder (kept build
-/// directories under <c>work/kcache</c>, ccache under <c>work/ccache</c>), QEMU and the reproduction runner with the
+/// directories under <c>work/kcache</c>, ccache under <c>work/ccache</c> or settings <c>build.ccacheDir</c> / <c>KBENCH_CCACHE_DIR</c>), QEMU and the reproduction runner with the
 /// crash report parser.
 /// </summary>
 public sealed class KernelEnvironment
@@ -26,6 +26,7 @@ public sealed class KernelEnvironment
             WorkRoot = workspace.WorkDir,
             Jobs = s.Build.Jobs > 0 ? s.Build.Jobs : Environment.ProcessorCount,
             BuildTimeout = TimeSpan.FromSeconds(s.Build.TimeoutSeconds),
+            CcacheDir = s.Build.CcacheDir,
         });
         Qemu = new QemuRunner(new QemuOptions
         {

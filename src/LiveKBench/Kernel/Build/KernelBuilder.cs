@@ -371,7 +371,7 @@ public sealed class KernelBuilder
 
     private async Task<ProcessResult> RunMakeAsync(string src, string outDir, IEnumerable<string> targets, string logPath, TimeSpan timeout, CancellationToken ct)
     {
-        var ccache = Path.Combine(Options.WorkRoot, "ccache");
+        var ccache = Path.GetFullPath(Options.CcacheDir ?? Path.Combine(Options.WorkRoot, "ccache"));
         Directory.CreateDirectory(ccache);
         var program = "make";
         var args = new List<string>();

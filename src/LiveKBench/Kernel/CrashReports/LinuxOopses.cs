@@ -309,7 +309,9 @@ internal static class LinuxOopses
                 F(@"Unable to handle kernel (paging request|NULL pointer dereference|access to user memory|execute from non-executable memory|write to read-only memory)",
                     "BUG: unable to handle kernel %[1]v in %[2]v", RipStack(), alt: ["bad-access in %[2]v"])),
             G("general protection fault",
-                F(@"general protection fault.*:", "general protection fault in %[1]v", RipStack(), alt: ["bad-access in %[1]v"])),
+                F(@"general protection fault.*:", "general protection fault in %[1]v", RipStack(), alt: ["bad-access in %[1]v"]))
+                // a user-space fault reported by the kernel's show_signal ("traps: repro[20] general protection fault ip:..."), not a kernel crash
+                .Suppress(@"traps: .*\[[0-9]+\] general protection fault ip:"),
             G("stack segment: ",
                 F(@"stack segment: ", "stack segment fault in %[1]v", RipStack())),
             new()
