@@ -106,16 +106,34 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         Assert.Contains("does not apply", stale.Reason);
     }
 
+    /// <summary>A patch that inserts <paramref name="line"/> after the only line of <paramref name="path"/> equal (trimmed) to <paramref name="anchor"/>.</summary>
+    private async Task<string> InsertAfterPatchAsync(string commit, string path, string anchor, string line)
+    {
+        var lines = (await fx.Mirror.Git.RunCheckedAsync(["show", $"{commit}:{path}"], cancellationToken: Ct)).Split('\n');
+        var i = Array.FindIndex(lines, l => l.Trim() == anchor);
+        Assert.True(i >= 2 && i + 4 <= lines.Length && Array.FindLastIndex(lines, l => l.Trim() == anchor) == i, $"anchor '{anchor}' not unique in {path}");
+        var first = i - 1; // 1-based number of the first of three context lines before the insertion
+        return $"--- a/{path}\n+++ b/{path}\n@@ -{first},6 +{first},7 @@\n"
+            + string.Concat(lines[(i - 2)..(i + 1)].Select(l => " " + l + "\n")) + "+" + line + "\n"
+            + string.Concat(lines[(i + 1)..(i + 4)].Select(l => " " + l + "\n"));
+    }
+
     [Fact]
     public async Task KernelThatCannotBootIsBootError()
     {
         fx.RequireTarball();
         var commits = await fx.BugCommitsAsync("unix_shutdown");
-        // no initramfs support: the kernel panics "VFS: Unable to mount root fs" before user space
-        var cfg = KernelConfigSpec.FromFragment(File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "config.fragment")) + "\n-d BLK_DEV_INITRD\n");
-        var build = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg));
+        // the case's own base and config with a patch that panics before user space: an incremental build on the kept
+        // directory (2 files), not a second full build of another config
+        var patch = await InsertAfterPatchAsync(commits.ParentOfFix, "init/main.c", "kernel_init_freeable();", "\tpanic(\"kbench: this kernel cannot boot\");");
+        var build = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, KernelScratchFixture.CaseConfig("unix_shutdown"), patch));
+        Assert.True(build.Status == BuildStatus.Success, build.Reason);
+        Assert.True(build.Incremental);
+        Assert.InRange(build.CompiledFiles, 1, 10);
         var r = await ReproduceAsync(build, "unix_shutdown", 2);
         Assert.True(r.Verdict == ReproductionVerdict.BootError, r.Reason);
+        Assert.All(r.Instances, i => Assert.Contains("before user space", i.Reason));
+        Assert.Equal("kernel panic: kbench: this kernel cannot boot", r.CrashTitle);
     }
 
     [Fact]
