@@ -212,6 +212,8 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         var p2 = Path.Combine(root, "b");
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fx.Mirror.AddWorktreeAsync(p2, fx.SourceCommit, cts.Token));
         Assert.False(Directory.Exists(p2));
+        // no locked ("initializing") metadata left behind: git forgets the path
+        Assert.DoesNotContain(p2, await fx.Mirror.Git.RunCheckedAsync(["worktree", "list", "--porcelain"], cancellationToken: Ct));
 
         // simulate a killed job: a work tree whose owner file names a dead process
         var p3 = Path.Combine(root, "c");
