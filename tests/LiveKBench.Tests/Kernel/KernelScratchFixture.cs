@@ -10,7 +10,8 @@ namespace LiveKBench.Tests.Kernel;
 /// <summary>
 /// One prepared scratch location shared by every slow kernel test (mirror, kept build directories, ccache, artifacts):
 /// <c>$KBENCH_KERNEL_SCRATCH</c>, else <c>$TMPDIR/kbench-kernel-scratch</c>. Nothing is rebuilt per test; the first test
-/// that needs a (commit, config) pays for its full build and later ones build incrementally.
+/// that needs a (commit, config) pays for its full build and later ones build incrementally. ccache lives under the root
+/// unless <c>$KBENCH_CCACHE_DIR</c> names one shared with other workspaces (the pipeline tests' workspace in CI).
 /// </summary>
 public sealed class KernelScratchFixture : IAsyncLifetime
 {
