@@ -1,7 +1,7 @@
-using LiveKBench.Evaluation.Judge;
 using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
+using LiveKBench.Evaluation.Judge;
 using LiveKBench.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;

@@ -1,10 +1,10 @@
-using LiveKBench.Evaluation.Judge;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Store;
+using LiveKBench.Evaluation.Judge;
 using Microsoft.Extensions.AI;
 
 namespace LiveKBench.Agents;

@@ -1,4 +1,3 @@
-using LiveKBench.Evaluation.Judge;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -6,6 +5,7 @@ using LiveKBench.Agents;
 using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
+using LiveKBench.Evaluation.Judge;
 using LiveKBench.Infrastructure;
 using LiveKBench.Tests.Support;
 

@@ -1,9 +1,9 @@
-using LiveKBench.Evaluation.Judge;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LiveKBench.Evaluation.Judge;
 using Microsoft.Extensions.AI;
 
 namespace LiveKBench.Agents.Llm;

@@ -7,8 +7,8 @@ using LiveKBench.Kernel.Vm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using StoreGymJob = LiveKBench.Arena.Store.GymJob;
-using StoreVerdict = LiveKBench.Arena.Store.Verdict;
 using StoreReproducerKind = LiveKBench.Arena.Store.ReproducerKind;
+using StoreVerdict = LiveKBench.Arena.Store.Verdict;
 
 namespace LiveKBench.Arena.Stages;
 
