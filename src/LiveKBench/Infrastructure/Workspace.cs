@@ -67,7 +67,9 @@ public sealed class Workspace
         var settingsPath = Path.Combine(root, "settings.json");
         if (!File.Exists(settingsPath))
         {
-            var json = JsonSerializer.Serialize(new KbenchSettings().WithDefaults(), KbenchSettings.JsonOptions);
+            var defaults = new KbenchSettings().WithDefaults();
+            defaults.Build.CcacheDir = null; // an environment default stays an environment default
+            var json = JsonSerializer.Serialize(defaults, KbenchSettings.JsonOptions);
             File.WriteAllText(settingsPath + ".tmp", json + "\n");
             File.Move(settingsPath + ".tmp", settingsPath, overwrite: true);
         }
@@ -222,6 +224,13 @@ public sealed class BuildSettings
 
     /// <summary>Time limit of one kernel build, seconds.</summary>
     public double TimeoutSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// ccache directory shared by builds (e.g. by several workspaces on one CI machine); null = <c>work/ccache</c>.
+    /// Defaults to the environment variable <c>KBENCH_CCACHE_DIR</c> when set (that default is not written to a new settings.json).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? CcacheDir { get; set; } = Environment.GetEnvironmentVariable("KBENCH_CCACHE_DIR") is { Length: > 0 } d ? d : null;
 }
 
 /// <summary>VM settings.</summary>

@@ -82,6 +82,16 @@ public sealed class StoreTests : IDisposable
         Assert.Equal(Path.Combine(ws.Root, "mirrors", "x"), mirrors["debian:linux-source-6.1"]);
     }
 
+    [Fact]
+    public void Build_ccache_dir_comes_from_settings_and_is_not_written_by_init()
+    {
+        var ws = Workspace.Init(_tmp["ws-ccache"]);
+        Assert.DoesNotContain("ccacheDir", File.ReadAllText(ws.SettingsPath), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(Environment.GetEnvironmentVariable("KBENCH_CCACHE_DIR") is { Length: > 0 } env ? env : null, ws.Settings.Build.CcacheDir);
+        ws.UpdateSettingsFile(n => n["build"] = new System.Text.Json.Nodes.JsonObject { ["ccacheDir"] = "/srv/ccache" });
+        Assert.Equal("/srv/ccache", Workspace.Open(ws.Root).Settings.Build.CcacheDir);
+    }
+
     private static object? Scalar(KBenchDbContext db, string sql)
     {
         using var cmd = db.Database.GetDbConnection().CreateCommand();

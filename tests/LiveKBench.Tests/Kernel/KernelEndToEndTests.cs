@@ -9,7 +9,7 @@ namespace LiveKBench.Tests.Kernel;
 
 /// <summary>
 /// Acceptance on the realbugs cases: build kernels from the shared mirror, boot them in QEMU and check verdicts.
-/// Slow (a first full build is 4–8 minutes on 2 cores; later builds are incremental). Uses the TEMPORARY stand-in parser.
+/// Slow (a first full build is 4–8 minutes on 2 cores; later builds are incremental). Crash titles come from the real crash report parser.
 /// </summary>
 [Collection(KernelScratchCollection.Name)]
 [Trait("Category", "Slow")]
@@ -19,8 +19,12 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
 
     public static TheoryData<string> Cases => ["unix_shutdown", "bridge_add_del_if", "cap_convert_nscap"];
 
+    /// <summary>The case's <c>crashTitle</c> from bug.json (the syzkaller title the parser must produce).</summary>
     private static string BugTitle(string name)
-        => JsonDocument.Parse(File.ReadAllText(SharedData.Path("realbugs", name, "bug.json"))).RootElement.GetProperty("title").GetString()!;
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(SharedData.Path("realbugs", name, "bug.json")));
+        return doc.RootElement.GetProperty("crashTitle").GetString()!;
+    }
 
     private async Task<ReproductionResult> ReproduceAsync(BuildResult build, string name, int instances = 5)
     {
@@ -53,7 +57,8 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         var baseline = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg));
         Assert.Equal(BuildStatus.Success, baseline.Status);
         var baseRun = await ReproduceAsync(baseline, name);
-        Assert.Equal(ReproductionVerdict.Reproduced, baseRun.Verdict);
+        Assert.True(baseRun.Verdict == ReproductionVerdict.Reproduced, baseRun.Reason);
+        Assert.Equal(BugTitle(name), baseRun.CrashTitle);
         Assert.True(baseRun.SameCrash, baseRun.CrashTitle);
 
         // developer fix, through a Gym job (build + reproduce stages) → not reproduced in 5/5 instances
@@ -101,16 +106,34 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         Assert.Contains("does not apply", stale.Reason);
     }
 
+    /// <summary>A patch that inserts <paramref name="line"/> after the only line of <paramref name="path"/> equal (trimmed) to <paramref name="anchor"/>.</summary>
+    private async Task<string> InsertAfterPatchAsync(string commit, string path, string anchor, string line)
+    {
+        var lines = (await fx.Mirror.Git.RunCheckedAsync(["show", $"{commit}:{path}"], cancellationToken: Ct)).Split('\n');
+        var i = Array.FindIndex(lines, l => l.Trim() == anchor);
+        Assert.True(i >= 2 && i + 4 <= lines.Length && Array.FindLastIndex(lines, l => l.Trim() == anchor) == i, $"anchor '{anchor}' not unique in {path}");
+        var first = i - 1; // 1-based number of the first of three context lines before the insertion
+        return $"--- a/{path}\n+++ b/{path}\n@@ -{first},6 +{first},7 @@\n"
+            + string.Concat(lines[(i - 2)..(i + 1)].Select(l => " " + l + "\n")) + "+" + line + "\n"
+            + string.Concat(lines[(i + 1)..(i + 4)].Select(l => " " + l + "\n"));
+    }
+
     [Fact]
     public async Task KernelThatCannotBootIsBootError()
     {
         fx.RequireTarball();
         var commits = await fx.BugCommitsAsync("unix_shutdown");
-        // no initramfs support: the kernel panics "VFS: Unable to mount root fs" before user space
-        var cfg = KernelConfigSpec.FromFragment(File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "config.fragment")) + "\n-d BLK_DEV_INITRD\n");
-        var build = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, cfg));
+        // the case's own base and config with a patch that panics before user space: an incremental build on the kept
+        // directory (2 files), not a second full build of another config
+        var patch = await InsertAfterPatchAsync(commits.ParentOfFix, "init/main.c", "kernel_init_freeable();", "\tpanic(\"kbench: this kernel cannot boot\");");
+        var build = await fx.BuildAsync(new BuildRequest(commits.ParentOfFix, KernelScratchFixture.CaseConfig("unix_shutdown"), patch));
+        Assert.True(build.Status == BuildStatus.Success, build.Reason);
+        Assert.True(build.Incremental);
+        Assert.InRange(build.CompiledFiles, 1, 10);
         var r = await ReproduceAsync(build, "unix_shutdown", 2);
         Assert.True(r.Verdict == ReproductionVerdict.BootError, r.Reason);
+        Assert.All(r.Instances, i => Assert.Contains("before user space", i.Reason));
+        Assert.Equal("kernel panic: kbench: this kernel cannot boot", r.CrashTitle);
     }
 
     [Fact]
@@ -189,6 +212,8 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         var p2 = Path.Combine(root, "b");
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fx.Mirror.AddWorktreeAsync(p2, fx.SourceCommit, cts.Token));
         Assert.False(Directory.Exists(p2));
+        // no locked ("initializing") metadata left behind: git forgets the path
+        Assert.DoesNotContain(p2, await fx.Mirror.Git.RunCheckedAsync(["worktree", "list", "--porcelain"], cancellationToken: Ct));
 
         // simulate a killed job: a work tree whose owner file names a dead process
         var p3 = Path.Combine(root, "c");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LiveKBench.Arena.Stages;
 using LiveKBench.Kernel.Build;
 using LiveKBench.Kernel.Git;
 using LiveKBench.Kernel.Vm;
@@ -8,8 +9,9 @@ namespace LiveKBench.Tests.Kernel;
 
 /// <summary>
 /// One prepared scratch location shared by every slow kernel test (mirror, kept build directories, ccache, artifacts):
-/// <c>$KBENCH_KERNEL_SCRATCH</c> or <c>/work/kbench-scratch/kernel</c>. Nothing is rebuilt per test; the first test
-/// that needs a (commit, config) pays for its full build and later ones build incrementally.
+/// <c>$KBENCH_KERNEL_SCRATCH</c>, else <c>$TMPDIR/kbench-kernel-scratch</c>. Nothing is rebuilt per test; the first test
+/// that needs a (commit, config) pays for its full build and later ones build incrementally. ccache lives under the root
+/// unless <c>$KBENCH_CCACHE_DIR</c> names one shared with other workspaces (the pipeline tests' workspace in CI).
 /// </summary>
 public sealed class KernelScratchFixture : IAsyncLifetime
 {
@@ -19,7 +21,8 @@ public sealed class KernelScratchFixture : IAsyncLifetime
     private KernelMirror? _mirror;
 
     /// <summary>Scratch root.</summary>
-    public string Root { get; } = Environment.GetEnvironmentVariable("KBENCH_KERNEL_SCRATCH") ?? "/work/kbench-scratch/kernel";
+    public string Root { get; } = Environment.GetEnvironmentVariable("KBENCH_KERNEL_SCRATCH") is { Length: > 0 } root ? root
+        : Path.Combine(Path.GetTempPath(), "kbench-kernel-scratch");
 
     /// <summary>The shared mirror.</summary>
     public KernelMirror Mirror => _mirror ?? throw new InvalidOperationException("fixture not initialised");
@@ -33,7 +36,7 @@ public sealed class KernelScratchFixture : IAsyncLifetime
     /// <summary>QEMU runner (KVM probed once).</summary>
     public QemuRunner Qemu { get; } = new(new QemuOptions());
 
-    /// <summary>Reproduction runner using the TEMPORARY stand-in crash parser.</summary>
+    /// <summary>Reproduction runner with the real crash report parser (<see cref="KernelEnvironment.Analyzer"/>).</summary>
     public ReproductionRunner Reproduction { get; private set; } = null!;
 
     /// <summary>Serialises kernel builds across tests (2 cores: never two builds at once).</summary>
@@ -52,7 +55,7 @@ public sealed class KernelScratchFixture : IAsyncLifetime
         var mode = string.Equals(Environment.GetEnvironmentVariable("KBENCH_KEPT_MODE"), "copy", StringComparison.OrdinalIgnoreCase) ? KeptDirMode.Copy : KeptDirMode.Lock;
         Builder = new KernelBuilder(_mirror, new KernelBuilderOptions { WorkRoot = Root, KeptDirMode = mode });
         await _mirror.PruneStaleWorktreesAsync(Builder.WorktreesRoot);
-        Reproduction = new ReproductionRunner(Qemu, StandInCrashParser.Analyzer, new ReproductionOptions { WorkRoot = Root });
+        Reproduction = new ReproductionRunner(Qemu, KernelEnvironment.Analyzer, new ReproductionOptions { WorkRoot = Root });
     }
 
     /// <summary>Skips when the tarball is missing.</summary>

@@ -1,23 +1,25 @@
 using System.Text;
+using System.Text.Json;
+using LiveKBench.Arena.Stages;
 using LiveKBench.Kernel.Vm;
 using LiveKBench.Tests.Support;
 
 namespace LiveKBench.Tests.Kernel;
 
-/// <summary>Verdict computation on the real serial consoles of the realbugs cases (with the stand-in parser).</summary>
+/// <summary>Verdict computation on the real serial consoles of the realbugs cases (with the real crash report parser).</summary>
 public class VerdictTests
 {
     private static readonly ConsoleMarkers Markers = ConsoleMarkers.RealbugsHarness;
 
     private static InstanceVerdict Classify(byte[] console, string bugTitle, VmInstanceRun? run = null)
-        => VerdictCalculator.ClassifyInstance(console, Markers, StandInCrashParser.Analyzer, bugTitle, null, run);
+        => VerdictCalculator.ClassifyInstance(console, Markers, KernelEnvironment.Analyzer, bugTitle, null, run);
 
-    private static string Title(string name) => name switch
+    /// <summary>The case's <c>crashTitle</c> from bug.json.</summary>
+    private static string Title(string name)
     {
-        "unix_shutdown" => "BUG: unable to handle kernel NULL pointer dereference in unix_shutdown",
-        "bridge_add_del_if" => "KASAN: slab-out-of-bounds Read in add_del_if",
-        _ => "KASAN: slab-out-of-bounds Read in cap_convert_nscap",
-    };
+        using var doc = JsonDocument.Parse(File.ReadAllText(SharedData.Path("realbugs", name, "bug.json")));
+        return doc.RootElement.GetProperty("crashTitle").GetString()!;
+    }
 
     [Theory]
     [InlineData("unix_shutdown")]
@@ -27,8 +29,8 @@ public class VerdictTests
     {
         var v = Classify(File.ReadAllBytes(SharedData.Path("realbugs", name, "console-buggy.txt")), Title(name));
         Assert.Equal(ReproductionVerdict.Reproduced, v.Verdict);
+        Assert.Equal(Title(name), v.CrashTitle);
         Assert.True(v.SameCrash);
-        Assert.NotNull(v.CrashTitle);
     }
 
     [Fact]
@@ -36,6 +38,7 @@ public class VerdictTests
     {
         var v = Classify(File.ReadAllBytes(SharedData.Path("realbugs", "cap_convert_nscap", "console-buggy.txt")), Title("cap_convert_nscap"));
         Assert.Equal(ReproductionVerdict.Reproduced, v.Verdict);
+        Assert.Equal("KASAN: slab-out-of-bounds Read in cap_convert_nscap", v.CrashTitle);
         Assert.Equal(0, v.ReproExitCode);
     }
 
@@ -57,6 +60,7 @@ public class VerdictTests
     {
         var v = Classify(File.ReadAllBytes(SharedData.Path("realbugs", "unix_shutdown", "console-fixed-userspace-segv-noise.txt")), Title("unix_shutdown"));
         Assert.Equal(ReproductionVerdict.NotReproduced, v.Verdict);
+        Assert.Null(v.CrashTitle);
         Assert.Equal(139, v.ReproExitCode);
     }
 
@@ -98,6 +102,7 @@ public class VerdictTests
     {
         var v = Classify(File.ReadAllBytes(SharedData.Path("realbugs", "bridge_add_del_if", "console-buggy.txt")), Title("unix_shutdown"));
         Assert.Equal(ReproductionVerdict.Reproduced, v.Verdict);
+        Assert.Equal(Title("bridge_add_del_if"), v.CrashTitle);
         Assert.False(v.SameCrash);
     }
 

@@ -8,7 +8,7 @@ namespace LiveKBench.Arena.Stages;
 
 /// <summary>
 /// The kernel machinery of a workspace, wired from its settings: the kernel mirror, the builder (kept build
-/// directories under <c>work/kcache</c>, ccache under <c>work/ccache</c>), QEMU and the reproduction runner with the
+/// directories under <c>work/kcache</c>, ccache under <c>work/ccache</c> or settings <c>build.ccacheDir</c> / <c>KBENCH_CCACHE_DIR</c>), QEMU and the reproduction runner with the
 /// crash report parser.
 /// </summary>
 public sealed class KernelEnvironment
@@ -29,6 +29,7 @@ public sealed class KernelEnvironment
             // One persistent work tree per kept build directory, used under a lock: a patched build restores it in
             // about a second instead of checking out the whole kernel (measured in bench/results/kernel-build.md).
             KeptDirMode = KeptDirMode.Lock,
+            CcacheDir = s.Build.CcacheDir,
         });
         Qemu = new QemuRunner(new QemuOptions
         {

@@ -137,7 +137,13 @@ public sealed record KernelBuilderOptions
     /// <summary>How concurrent patched builds share a kept build directory; default <see cref="KeptDirMode.Copy"/>.</summary>
     public KeptDirMode KeptDirMode { get; init; } = KeptDirMode.Copy;
 
-    /// <summary>Compile through ccache (CCACHE_DIR = <c>WorkRoot/ccache</c>); default true when ccache is installed.</summary>
+    /// <summary>
+    /// ccache directory; null = <c>WorkRoot/ccache</c>. Defaults to the environment variable <c>KBENCH_CCACHE_DIR</c> when set,
+    /// so builders of different workspaces on one machine (kernel tests, pipeline tests) share one cache.
+    /// </summary>
+    public string? CcacheDir { get; init; } = Environment.GetEnvironmentVariable("KBENCH_CCACHE_DIR") is { Length: > 0 } d ? d : null;
+
+    /// <summary>Compile through ccache (CCACHE_DIR = <see cref="CcacheDir"/>); default true when ccache is installed.</summary>
     public bool UseCcache { get; init; } = Infrastructure.ProcessRunner.FindOnPath("ccache") is not null;
 
     /// <summary>

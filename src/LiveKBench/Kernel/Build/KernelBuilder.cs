@@ -101,6 +101,16 @@ public sealed class KernelBuilder
 
         var sw = Stopwatch.StartNew();
         var entry = KcacheEntryPath(commit, configHash);
+        if (patch is not null && (Options.KeptDirMode == KeptDirMode.Copy || !File.Exists(Path.Combine(entry, "ready"))))
+        {
+            // a patch that does not apply must cost neither a checkout nor a seed build: check it against the commit's tree
+            if (await CheckPatchAtCommitAsync(commit, patch, jobId, logPath, cancellationToken).ConfigureAwait(false) is { } early)
+            {
+                timings["patchCheck"] = Lap(sw);
+                return await FailAsync(BuildStatus.CompilationError, early, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+            }
+            timings["patchCheck"] = Lap(sw);
+        }
         var kept = Path.Combine(entry, BuildDirName);
         var ready = Path.Combine(entry, "ready");
         var locked = Options.KeptDirMode == KeptDirMode.Lock;
@@ -371,7 +381,7 @@ public sealed class KernelBuilder
 
     private async Task<ProcessResult> RunMakeAsync(string src, string outDir, IEnumerable<string> targets, string logPath, TimeSpan timeout, CancellationToken ct)
     {
-        var ccache = Path.Combine(Options.WorkRoot, "ccache");
+        var ccache = Path.GetFullPath(Options.CcacheDir ?? Path.Combine(Options.WorkRoot, "ccache"));
         Directory.CreateDirectory(ccache);
         var program = "make";
         var args = new List<string>();
@@ -447,6 +457,32 @@ public sealed class KernelBuilder
             }
         }
         return null;
+    }
+
+    /// <summary><c>git apply --cached --check</c> against the commit's tree in a temporary index (no work tree needed).</summary>
+    /// <returns>Null when the patch applies, else the reason.</returns>
+    private async Task<string?> CheckPatchAtCommitAsync(string commit, PatchCheck patch, string jobId, string logPath, CancellationToken ct)
+    {
+        var index = Path.Combine(Options.WorkRoot, "logs", jobId + ".index");
+        var env = new Dictionary<string, string?> { ["GIT_INDEX_FILE"] = index, ["LC_ALL"] = "C" };
+        try
+        {
+            await _mirror.Git.RunCheckedAsync(["read-tree", commit], environment: env, timeout: TimeSpan.FromMinutes(5), cancellationToken: ct).ConfigureAwait(false);
+            var r = await _mirror.Git.RunAsync(["apply", "--cached", "--check", "-p1", "--whitespace=nowarn", "-"], environment: env,
+                stdin: Encoding.UTF8.GetBytes(patch.NormalizedPatch!), timeout: TimeSpan.FromMinutes(2), cancellationToken: ct).ConfigureAwait(false);
+            if (r.Succeeded)
+            {
+                return null;
+            }
+            var why = "patch does not apply: " + r.Tail(1000).Trim();
+            await File.AppendAllTextAsync(logPath, $"[kbench] {why}\n", ct).ConfigureAwait(false);
+            return why;
+        }
+        finally
+        {
+            File.Delete(index);
+            File.Delete(index + ".lock");
+        }
     }
 
     private static void TouchNow(string root, IEnumerable<string> relativePaths)

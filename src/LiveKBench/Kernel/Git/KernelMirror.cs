@@ -206,6 +206,7 @@ public sealed partial class KernelMirror
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         await File.WriteAllTextAsync(full + ".owner", $"{Environment.ProcessId} {ProcessStartStamp(Environment.ProcessId)}\n", cancellationToken).ConfigureAwait(false);
         var wt = new KernelWorktree(this, full, commit);
+        UnlockInitializingWorktree(full); // left by an earlier add at this path that was killed
         try
         {
             await Git.RunCheckedAsync(["worktree", "add", "--detach", "--force", full, commit], cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -246,10 +247,43 @@ public sealed partial class KernelMirror
         return removed;
     }
 
+    /// <summary>
+    /// A <c>git worktree add</c> killed part-way (cancelled job) leaves its metadata locked ("initializing"), which
+    /// <c>git worktree prune</c> never removes and which makes a later add at the same path fail: drop that lock for
+    /// the (already deleted) <paramref name="path"/>.
+    /// </summary>
+    private void UnlockInitializingWorktree(string path)
+    {
+        var metaRoot = System.IO.Path.Combine(Git.GitDir, "worktrees");
+        if (!Directory.Exists(metaRoot) || Directory.Exists(path))
+        {
+            return;
+        }
+        var dotGit = System.IO.Path.Combine(System.IO.Path.GetFullPath(path), ".git");
+        foreach (var meta in Directory.EnumerateDirectories(metaRoot))
+        {
+            var gitdir = System.IO.Path.Combine(meta, "gitdir");
+            var locked = System.IO.Path.Combine(meta, "locked");
+            try
+            {
+                if (File.Exists(locked) && File.Exists(gitdir) && File.ReadAllText(gitdir).Trim() == dotGit
+                    && File.ReadAllText(locked).Trim() == "initializing")
+                {
+                    File.Delete(locked);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // metadata changing under a concurrent git command: prune decides
+            }
+        }
+    }
+
     internal async Task RemoveWorktreeAsync(string path, CancellationToken cancellationToken)
     {
         // rm -rf then prune: much faster than "git worktree remove" on a kernel tree with a build folder inside
         DeleteDirectory(path);
+        UnlockInitializingWorktree(path);
         await Git.RunAsync(["worktree", "prune"], cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
