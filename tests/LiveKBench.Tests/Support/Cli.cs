@@ -2,11 +2,22 @@ using LiveKBench.Infrastructure;
 
 namespace LiveKBench.Tests.Support;
 
-/// <summary>Runs the kbench CLI (the kbench.dll copied into the test output) as a separate process.</summary>
+/// <summary>Runs the kbench CLI from its own build output (same configuration as the tests) as a separate process.</summary>
 public static class KbenchCli
 {
-    /// <summary>Path of kbench.dll next to the test assembly.</summary>
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "kbench.dll");
+    /// <summary>
+    /// Path of kbench.dll in <c>src/LiveKBench.Cli/bin/&lt;Configuration&gt;/&lt;tfm&gt;/</c>. The copy in the test output
+    /// resolves its dependencies against the test project's ASP.NET Core framework reference, which
+    /// kbench.runtimeconfig.json does not name, so it cannot start from there.
+    /// </summary>
+    public static string Dll
+    {
+        get
+        {
+            var testOut = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            return Path.Combine(SharedData.RepoRoot, "src", "LiveKBench.Cli", "bin", testOut.Parent!.Name, testOut.Name, "kbench.dll");
+        }
+    }
 
     /// <summary>Runs <c>dotnet kbench.dll args</c> with a timeout; output kept in the result.</summary>
     public static Task<ProcessResult> RunAsync(params string[] args)

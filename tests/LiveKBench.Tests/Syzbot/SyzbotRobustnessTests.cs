@@ -215,10 +215,7 @@ public sealed class SyzbotRobustnessTests
     public async Task CliCrawlThenBugsList()
     {
         await using var h = await CrawlHarness.StartAsync();
-        // Run the CLI from its own build output: the test output's copy resolves its dependencies against the test's
-        // ASP.NET Core framework reference, which kbench.runtimeconfig.json does not name.
-        var testOut = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var kbench = Path.Combine(SharedData.RepoRoot, "src", "LiveKBench.Cli", "bin", testOut.Parent!.Name, testOut.Name, "kbench.dll");
+        var kbench = KbenchCli.Dll;
         Assert.True(File.Exists(kbench), kbench);
         var env = new Dictionary<string, string?>
         {
