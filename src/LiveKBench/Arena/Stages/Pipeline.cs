@@ -74,6 +74,7 @@ public static class Pipeline
 
         // 1. Import.
         List<string>? scope = null;
+        string? importDataset = null;
         if (options.BugsFrom is { } from)
         {
             progress?.Invoke("import", 0, 1, from);
@@ -81,7 +82,10 @@ public static class Pipeline
             using var db = ws.OpenStore();
             var s = BugRepository.Upsert(db, docs, ct);
             scope = [.. docs.Select(d => d.Id)];
-            Note("import", $"{docs.Count} bugs from {from}: {s.Added} added, {s.Updated} updated, {s.Unchanged} unchanged");
+            // The imported bugs become a dataset, so the leaderboard of this run is about exactly them.
+            importDataset = "from-" + Path.GetFileName(Path.GetFullPath(from).TrimEnd('/'));
+            DatasetService.Save(db, new DatasetDocument { Name = importDataset, Description = $"bugs imported by kbench run --bugs-from {from}", AddedTime = Clock.UtcNow(), BugIds = [.. scope.Order(StringComparer.Ordinal)] }, replace: true);
+            Note("import", $"{docs.Count} bugs from {from}: {s.Added} added, {s.Updated} updated, {s.Unchanged} unchanged (dataset {importDataset})");
             progress?.Invoke("import", 1, 1, "");
         }
         if (options.Dataset is { } ds)
@@ -193,7 +197,7 @@ public static class Pipeline
         {
             try
             {
-                board = Leaderboard.Query(db, new LeaderboardOptions { Dataset = options.Dataset, K = options.K, Judge = options.Judge });
+                board = Leaderboard.Query(db, new LeaderboardOptions { Dataset = options.Dataset ?? importDataset, K = options.K, Judge = options.Judge });
             }
             catch (LeaderboardException ex)
             {

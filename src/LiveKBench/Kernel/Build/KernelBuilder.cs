@@ -127,15 +127,22 @@ public sealed class KernelBuilder
                 keptLock = await AcquireLockAsync(entry + ".lock", cancellationToken).ConfigureAwait(false);
                 timings["lockWait"] = Lap(sw);
                 src = entry + ".src";
-                if (!File.Exists(Path.Combine(src, ".git")))
+                // The tree is reused only when its creation finished (a process killed during "git worktree add" or
+                // the mtime pass leaves a tree whose .git points at missing metadata, or whose files are half there).
+                var srcReady = src + ".ready";
+                if (!File.Exists(Path.Combine(src, ".git")) || !File.Exists(srcReady))
                 {
+                    File.Delete(srcReady);
+                    await _mirror.Git.RunAsync(["worktree", "remove", "--force", src], cancellationToken: cancellationToken).ConfigureAwait(false);
                     KernelMirror.DeleteDirectory(src);
+                    await _mirror.Git.RunAsync(["worktree", "prune"], cancellationToken: cancellationToken).ConfigureAwait(false);
                     var persistent = await _mirror.AddWorktreeAsync(src, commit, cancellationToken).ConfigureAwait(false);
                     File.Delete(src + ".owner"); // not a job tree: never pruned as stale
                     timings["checkout"] = Lap(sw);
                     persistent.SetAllModificationTimes(commitTime);
                     // record the new mtimes in the index, or "git reset --hard" would rewrite (and so re-timestamp) every file
                     await RefreshIndexAsync(src, cancellationToken).ConfigureAwait(false);
+                    await File.WriteAllTextAsync(srcReady, commit + "\n", cancellationToken).ConfigureAwait(false);
                     timings["mtimes"] = Lap(sw);
                 }
                 else
