@@ -56,7 +56,7 @@ public sealed class PipelineEndToEndTests(PipelineFixture fx)
     public async Task Sigkill_at_ten_moments_then_rerun_finishes_without_duplicates_or_leftovers_and_same_leaderboard()
     {
         await fx.FirstRunAsync();
-        // One bug, a second run per configuration: every later stage gets new work (agent runs, crash evaluations with
+        // One bug, one more run per configuration: every later stage gets new work (agent runs, crash evaluations with
         // an incremental build and VMs, localization) while the test stays within CI time.
         const string dataset = "crash-safety";
         var bug = "cd7ceee0d3b5892f07af"; // unix_shutdown
@@ -66,7 +66,9 @@ public sealed class PipelineEndToEndTests(PipelineFixture fx)
         Assert.True(referenceRun.Succeeded, referenceRun.StandardError);
         using var reference = JsonDocument.Parse(referenceRun.StandardOutput);
 
-        string[] args = ["run", "--dataset", dataset, "--agents", "developer-oracle,empty", "--runs", "2", "--json"];
+        // One more run per configuration than the workspace has (2 on a fresh workspace), so there is always new work.
+        var runs = (int)Scalar($"SELECT COALESCE(MAX(RunIndex), 0) FROM AgentRuns WHERE BugId = '{bug}'") + 2;
+        string[] args = ["run", "--dataset", dataset, "--agents", "developer-oracle,empty", "--runs", runs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json"];
         var plan = new (string Marker, int DelayMs)[]
         {
             ("kcache", 100), ("kcache", 1200), ("agent developer-oracle", 300), ("agent developer-oracle", 1500), ("agent empty", 200),
@@ -88,10 +90,10 @@ public sealed class PipelineEndToEndTests(PipelineFixture fx)
         AssertNoLeftovers();
 
         // No duplicate rows: one run per (configuration, bug, index), one evaluation of each kind per run.
-        Assert.Equal(4L, Scalar($"SELECT COUNT(*) FROM AgentRuns WHERE BugId = '{bug}'"));
+        Assert.Equal(2L * runs, Scalar($"SELECT COUNT(*) FROM AgentRuns WHERE BugId = '{bug}'"));
         Assert.Equal(0L, Scalar($"SELECT COUNT(*) FROM AgentRuns WHERE BugId = '{bug}' AND Status <> 'done'"));
-        Assert.Equal(4L, Scalar($"SELECT COUNT(*) FROM CrashResolutionEvaluations e JOIN AgentRuns r ON r.Id = e.AgentRunId WHERE r.BugId = '{bug}' AND e.Status = 'done'"));
-        Assert.Equal(4L, Scalar($"SELECT COUNT(*) FROM LocalizationEvaluations e JOIN AgentRuns r ON r.Id = e.AgentRunId WHERE r.BugId = '{bug}'"));
+        Assert.Equal(2L * runs, Scalar($"SELECT COUNT(*) FROM CrashResolutionEvaluations e JOIN AgentRuns r ON r.Id = e.AgentRunId WHERE r.BugId = '{bug}' AND e.Status = 'done'"));
+        Assert.Equal(2L * runs, Scalar($"SELECT COUNT(*) FROM LocalizationEvaluations e JOIN AgentRuns r ON r.Id = e.AgentRunId WHERE r.BugId = '{bug}'"));
         Assert.Empty(Query("SELECT BugId FROM KcacheEntries GROUP BY BugId HAVING COUNT(*) > 1"));
 
         // The leaderboard equals the uninterrupted run's: each baseline run is deterministic, so the second run of
