@@ -127,6 +127,17 @@ public sealed class KernelBuilder
                 keptLock = await AcquireLockAsync(entry + ".lock", cancellationToken).ConfigureAwait(false);
                 timings["lockWait"] = Lap(sw);
                 src = entry + ".src";
+                // A build killed while the kept directory was moved into the tree left it there: move it back (the
+                // files its patch changed are reverted by the restore below, with new mtimes, so they rebuild).
+                var stranded = Path.Combine(src, BuildDirName);
+                if (!Directory.Exists(kept) && Directory.Exists(stranded))
+                {
+                    Directory.Move(stranded, kept);
+                }
+                if (File.Exists(ready) && !Directory.Exists(kept))
+                {
+                    File.Delete(ready); // the kept directory is gone: seed it again
+                }
                 // The tree is reused only when its creation finished (a process killed during "git worktree add" or
                 // the mtime pass leaves a tree whose .git points at missing metadata, or whose files are half there).
                 var srcReady = src + ".ready";
