@@ -7,6 +7,7 @@ using LiveKBench.Evaluation.Judge;
 using LiveKBench.Evaluation.Localization;
 using LiveKBench.Evaluation.Research;
 using LiveKBench.Infrastructure;
+using LiveKBench.Llm;
 using Microsoft.Extensions.Logging;
 
 namespace LiveKBench.Cli.Commands;

@@ -1,8 +1,8 @@
-using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
 using LiveKBench.Evaluation.Judge;
 using LiveKBench.Infrastructure;
+using LiveKBench.Llm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 
@@ -23,8 +23,20 @@ public sealed class AgentRunOptions
     /// <summary>run_kernel implementation for stateful configurations; null = run_kernel unavailable.</summary>
     public IKernelFeedback? Kernel { get; init; }
 
-    /// <summary>Creates the model client of kbench-agent; default = <see cref="Llm.OpenAiCompatibleChatClient.FromConfig"/>.</summary>
+    /// <summary>
+    /// Creates the model client of kbench-agent; default = <see cref="DefaultChatClient"/>. May throw
+    /// <see cref="ConfigException"/>, which fails the run with its message.
+    /// </summary>
     public Func<ModelConfig, IChatClient>? ChatClientFactory { get; init; }
+
+    /// <summary>
+    /// The default model client of kbench-agent: an <see cref="OpenAiCompatibleChatClient"/> whose HTTP requests time out
+    /// after <see cref="ModelConfig.TimeoutSeconds"/> and that sends no Authorization header when the variable named by
+    /// <see cref="ModelConfig.ApiKeyEnv"/> is unset (the key is optional for local endpoints).
+    /// </summary>
+    /// <exception cref="ConfigException">The base URL is not an absolute URL.</exception>
+    public static IChatClient DefaultChatClient(ModelConfig model)
+        => new OpenAiCompatibleChatClient(model, timeout: TimeSpan.FromSeconds(model.TimeoutSeconds), requireApiKey: false);
 
     /// <summary>Clock for agent budgets.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -232,7 +244,7 @@ public sealed class AgentRunner(Workspace workspace)
             {
                 var agent = AgentHarness.Create(cfg, () =>
                 {
-                    client = (options.ChatClientFactory ?? (m => Llm.OpenAiCompatibleChatClient.FromConfig(m)))(modelCfg!);
+                    client = (options.ChatClientFactory ?? AgentRunOptions.DefaultChatClient)(modelCfg!);
                     return new KbenchAgent(client, modelCfg!);
                 });
                 var outcome = await AgentHarness.RunAsync(agent, context, ct).ConfigureAwait(false);

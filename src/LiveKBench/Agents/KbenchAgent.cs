@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Store;
 using LiveKBench.Evaluation.Judge;
+using LiveKBench.Llm;
 using Microsoft.Extensions.AI;
 
 namespace LiveKBench.Agents;
@@ -101,15 +101,15 @@ public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAg
                     exit = ExitReason.TimeLimitExceeded;
                     break;
                 }
-                catch (Exception ex) when (ex is MalformedReplyException or HttpRequestException or JsonException)
+                catch (Exception ex) when (ex is HttpRequestException or JsonException)
                 {
-                    var usageCost = ex is MalformedReplyException { Usage: { } u } ? model.Cost(u.InputTokenCount ?? 0, u.OutputTokenCount ?? 0) : 0;
+                    var usageCost = ex is ChatApiException { Usage: { } u } ? model.Cost(u.InputTokenCount ?? 0, u.OutputTokenCount ?? 0) : 0;
                     cost += usageCost;
                     malformed++;
                     consecutiveFailures++;
                     step["error"] = ex.Message;
                     step["costUsd"] = usageCost;
-                    if (ex is MalformedReplyException { Body: { } b })
+                    if (ex is ChatApiException { Body: { } b })
                     {
                         step["rawReply"] = b;
                     }

@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using LiveKBench.Agents;
-using LiveKBench.Agents.Llm;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
 using LiveKBench.Evaluation.Judge;
 using LiveKBench.Infrastructure;
+using LiveKBench.Llm;
 using LiveKBench.Tests.Support;
 
 namespace LiveKBench.Tests.Agents;
@@ -118,7 +118,7 @@ public sealed class AgentTests
         var layout = await SmallTree.CreateAsync(dir);
         var cfg = new AgentConfigFile { Name = "t", Agent = "kbench-agent", ModelConfig = "fake" };
         var model = Model(server.BaseUrl, priceIn);
-        using var client = new LiveKBench.Agents.Llm.OpenAiCompatibleChatClient(server.BaseUrl, "fake", null, TimeSpan.FromMinutes(1));
+        using var client = new OpenAiCompatibleChatClient(model, timeout: TimeSpan.FromMinutes(1));
         var ctx = new AgentContext { Layout = layout, Task = SmallTree.Task(budget), Config = cfg, Time = time ?? TimeProvider.System, HiddenPaths = [dir.Path] };
         var outcome = await AgentHarness.RunAsync(new KbenchAgent(client, model), ctx, Ct);
         return (outcome, JsonNode.Parse(File.ReadAllText(layout.Output(Kenv.TrajectoryFile)))!);

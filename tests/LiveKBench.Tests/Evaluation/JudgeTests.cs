@@ -1,5 +1,6 @@
 using LiveKBench.Arena.Store;
 using LiveKBench.Evaluation.Judge;
+using LiveKBench.Llm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 

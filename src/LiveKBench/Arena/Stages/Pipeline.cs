@@ -6,6 +6,7 @@ using LiveKBench.Evaluation.Aggregation;
 using LiveKBench.Evaluation.Judge;
 using LiveKBench.Evaluation.Localization;
 using LiveKBench.Infrastructure;
+using LiveKBench.Llm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 

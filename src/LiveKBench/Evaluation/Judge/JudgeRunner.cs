@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LiveKBench.Arena.Store;
+using LiveKBench.Llm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -96,7 +97,11 @@ public sealed class JudgeRunner : IDisposable
         catch (Exception ex) when (ex is ChatApiException or TimeoutRejectedException or HttpRequestException or OperationCanceledException or JsonException or InvalidOperationException)
         {
             var why = ex is TimeoutRejectedException ? $"no answer within {_model.TimeoutSeconds:0.###} s (after {_model.MaxRetries} retries)" : $"LLM API error: {ex.Message}";
-            return new VoteResult(VoteOutcome.Error, JsonSerializer.Serialize(log), why, 0, 0, 0, sw.Elapsed.TotalSeconds);
+            // An unusable 2xx answer (e.g. no choices) may still report token usage, which is billed.
+            var usage = (ex as ChatApiException)?.Usage;
+            var input = usage?.InputTokenCount ?? 0;
+            var output = usage?.OutputTokenCount ?? 0;
+            return new VoteResult(VoteOutcome.Error, JsonSerializer.Serialize(log), why, input, output, _model.Cost(input, output), sw.Elapsed.TotalSeconds);
         }
         finally
         {
