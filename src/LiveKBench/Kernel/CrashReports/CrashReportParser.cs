@@ -30,20 +30,26 @@ public static class CrashReportParser
     private static readonly byte[][] InfoWithStack = [.. LinuxOopses.InfoWithStack.Select(s => Encoding.Latin1.GetBytes(s))];
     private static readonly Regex TimestampRe = new(@"\[ *[0-9]+\.[0-9]+\]", RegexOptions.CultureInvariant, Rx.Timeout);
     private static readonly Regex ExecutorRe = new(@" Comm: syz\.([0-9]+)\.([0-9]+) ", RegexOptions.CultureInvariant, Rx.Timeout);
-    private static readonly Regex[] CorruptionStackRes =
+    /// <summary>Stack markers of the corruption check (crash-reports.md §3.10), in order; each finds its leftmost match.</summary>
+    private static readonly (Func<string, Match?> Find, bool Riscv)[] CorruptionStacks =
     [
-        Rx.C(@"Call (?:T|t)race:"),
-        Rx.C(@"Allocated:"),
-        Rx.C(@"Allocated by task [0-9]+:"),
-        Rx.C(@"Freed:"),
-        Rx.C(@"Freed by task [0-9]+:"),
-        Rx.C(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:"),
-        Rx.C(@"Backtrace:"),
-        Rx.C(@"Uninit was stored to memory at"),
-        Rx.C(@"Uninit was created at"),
-        Rx.C(@"Local variable .* created at"),
-        Rx.C("(?m)" + LinuxOopses.RiscvStart),
+        .. new[]
+        {
+            @"Call (?:T|t)race:", @"Allocated:", @"Allocated by task [0-9]+:", @"Freed:", @"Freed by task [0-9]+:",
+        }.Select(Plain),
+        (new HintedRegex(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:", "backtrace", 2).Find, false),
+        .. new[]
+        {
+            @"Backtrace:", @"Uninit was stored to memory at", @"Uninit was created at", @"Local variable .* created at",
+        }.Select(Plain),
+        (Plain("(?m)" + LinuxOopses.RiscvStart).Find, true),
     ];
+
+    private static (Func<string, Match?> Find, bool Riscv) Plain(string pattern)
+    {
+        var re = Rx.C(pattern);
+        return (text => Rx.Find(re, text), false);
+    }
 
     private static readonly (byte[] Literal, Regex? Re)[] Suppressions =
     [
@@ -69,7 +75,7 @@ public static class CrashReportParser
     private static byte[] L(string s) => Encoding.Latin1.GetBytes(s);
 
     /// <summary>Parses the first crash report in <paramref name="consoleOutput"/>, or returns null when there is none.</summary>
-    public static CrashReport? Parse(ReadOnlySpan<byte> consoleOutput) => ParseFrom(consoleOutput, 0);
+    public static CrashReport? Parse(ReadOnlySpan<byte> consoleOutput) => ParseFrom(consoleOutput, 0, null);
 
     /// <summary>Parses the first crash report in <paramref name="consoleOutput"/>, or returns null when there is none.</summary>
     public static CrashReport? Parse(byte[] consoleOutput) => Parse(consoleOutput.AsSpan());
@@ -104,9 +110,10 @@ public static class CrashReportParser
     {
         var list = new List<CrashReport>();
         var pos = 0;
+        var facts = OutputFacts.Of(consoleOutput);
         while (pos < consoleOutput.Length)
         {
-            var rep = ParseFrom(consoleOutput, pos);
+            var rep = ParseFrom(consoleOutput, pos, facts);
             if (rep is null)
             {
                 break;
@@ -137,7 +144,22 @@ public static class CrashReportParser
     }
 
     /// <summary>Parses the first report that starts at or after byte offset <paramref name="min"/>; positions are relative to the whole output.</summary>
-    public static CrashReport? ParseFrom(ReadOnlySpan<byte> consoleOutput, int min)
+    public static CrashReport? ParseFrom(ReadOnlySpan<byte> consoleOutput, int min) => ParseFrom(consoleOutput, min, null);
+
+    /// <summary>
+    /// Properties of the whole output that every report of it shares (computed once by <see cref="ParseAll"/>, so that
+    /// parsing many reports does not rescan the whole output for each).
+    /// </summary>
+    /// <param name="Suppressed">A suppression message occurs anywhere in the output.</param>
+    /// <param name="Disconnected">The output contains the GCE serial-port hang-up line.</param>
+    /// <param name="LastPanic">Offset of the last <c>Kernel panic - not syncing</c>, or -1.</param>
+    private sealed record OutputFacts(bool Suppressed, bool Disconnected, int LastPanic)
+    {
+        public static OutputFacts Of(ReadOnlySpan<byte> output) =>
+            new(IsSuppressed(output), output.IndexOf(VmDisconnected) >= 0, output.LastIndexOf(PanicMarker));
+    }
+
+    private static CrashReport? ParseFrom(ReadOnlySpan<byte> consoleOutput, int min, OutputFacts? facts)
     {
         if (min < 0 || min >= consoleOutput.Length)
         {
@@ -178,7 +200,7 @@ public static class CrashReportParser
         var altList = alts.Select(a => TitleRules.Sanitise(TitleRules.Normalise(a.Length > 4096 ? a[..4096] : a))).ToList();
         altList.Sort(StringComparer.Ordinal);
 
-        var isCorrupted = corrupted.Length > 0 || consoleOutput.IndexOf(VmDisconnected) >= 0;
+        var isCorrupted = corrupted.Length > 0 || (facts?.Disconnected ?? consoleOutput.IndexOf(VmDisconnected) >= 0);
         var type = TitleRules.TitleToType(title);
         var execMatch = Rx.Find(ExecutorRe, reportText);
         var executor = "";
@@ -196,8 +218,8 @@ public static class CrashReportParser
             Frame = TitleRules.FrameOf(title),
             Corrupted = isCorrupted,
             CorruptedReason = corrupted,
-            Suppressed = IsSuppressed(consoleOutput),
-            Panicked = buf.IndexOf(PanicMarker) >= 0,
+            Suppressed = facts?.Suppressed ?? IsSuppressed(consoleOutput),
+            Panicked = facts is null ? buf.IndexOf(PanicMarker) >= 0 : facts.LastPanic >= min,
             Executor = executor,
             StartPos = min + startPos,
             EndPos = min + endPos,
@@ -644,27 +666,35 @@ public static class CrashReportParser
             return "";
         }
         var hasStack = false;
-        foreach (var re in CorruptionStackRes)
+        foreach (var (find, riscv) in CorruptionStacks)
         {
-            var m = Rx.Find(re, report);
+            var m = find(report);
             if (m is null)
             {
                 continue;
             }
-            var lines = report.AsSpan(m.Index);
-            var count = lines.Count('\n') + 1;
-            if (count < 4)
+            // The report from the match on must have at least 4 lines (3 newlines).
+            var newlines = 0;
+            for (var p = report.IndexOf('\n', m.Index); p >= 0 && newlines < 3; p = report.IndexOf('\n', p + 1))
+            {
+                newlines++;
+            }
+            if (newlines < 3)
             {
                 return "call trace is missed";
             }
-            var rest = report[m.Index..].Split('\n');
+            // Lines 1..15 after the match line: a frame (or "stack is not available") before the next stack marker.
             var found = false;
-            for (var i = 1; i < rest.Length && i <= 15; i++)
+            var end = report.IndexOf('\n', m.Index);
+            for (var i = 1; i <= 15 && end >= 0; i++)
             {
+                var ls = end + 1;
+                end = report.IndexOf('\n', ls);
+                var line = end < 0 ? report[ls..] : report[ls..end];
                 var stop = false;
-                foreach (var sre in CorruptionStackRes)
+                foreach (var (sfind, _) in CorruptionStacks)
                 {
-                    if (Rx.IsMatch(sre, rest[i]))
+                    if (sfind(line) is not null)
                     {
                         stop = true;
                         break;
@@ -674,13 +704,13 @@ public static class CrashReportParser
                 {
                     break;
                 }
-                if (rest[i].Contains("(stack is not available)", StringComparison.Ordinal) || StackFrames.IsFrame(rest[i]))
+                if (line.Contains("(stack is not available)", StringComparison.Ordinal) || StackFrames.IsFrame(line))
                 {
                     found = true;
                     break;
                 }
             }
-            if (!found && re.ToString() != Rx.Expand("(?m)" + LinuxOopses.RiscvStart))
+            if (!found && !riscv)
             {
                 return "no frames in a stack trace";
             }

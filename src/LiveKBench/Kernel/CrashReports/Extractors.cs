@@ -5,9 +5,9 @@ namespace LiveKBench.Kernel.CrashReports;
 /// <summary>Custom frame extractors (crash-reports.md §3.8).</summary>
 internal static class Extractors
 {
-    private static readonly Regex[] StallAnchors =
-    [
-        .. new[]
+    // One alternation of all anchors: Stall only asks whether any anchor matches a frame.
+    private static readonly Regex StallAnchor = new(
+        string.Join("|", new[]
         {
             "process_one_work", "do_syscall_", "do_fast_syscall_", "sysenter_dispatch", "tracesys_phase2", "el0_svc_handler",
             "invoke_syscall", "ret_fast_syscall", "netif_receive_skb", "do_softirq", "call_timer_fn", "_run_timers",
@@ -21,25 +21,23 @@ internal static class Extractors
             "^sock_ioctl", "^compat_sock_ioctl", "^nfnetlink_rcv_msg", "^rtnetlink_rcv_msg", "^netlink_dump",
             "^(sys_)?(socketpair|connect|ioctl)", "__do_fault", "do_page_fault", "^page_fault$", "__fput", "task_work_run",
             "exit_to_usermode", "smp_call_function", "tasklet_action", "tasklet_hi_action",
-        }.Select(a => new Regex(a, RegexOptions.CultureInvariant, Rx.Timeout)),
-    ];
+        }.Select(a => "(?:" + a + ")")),
+        RegexOptions.CultureInvariant | RegexOptions.Compiled,
+        Rx.Timeout);
 
     public static (string Frame, int Index) Stall(IReadOnlyList<string> frames)
     {
         for (var i = 0; i < frames.Count; i++)
         {
-            foreach (var anchor in StallAnchors)
+            if (!Rx.IsMatch(StallAnchor, frames[i]))
             {
-                if (!Rx.IsMatch(anchor, frames[i]))
-                {
-                    continue;
-                }
-                if (frames[i].Contains("smp_call_function", StringComparison.Ordinal))
-                {
-                    return ("smp_call_function", i);
-                }
-                return i == 0 ? (frames[0], 0) : (frames[i - 1], i - 1);
+                continue;
             }
+            if (frames[i].Contains("smp_call_function", StringComparison.Ordinal))
+            {
+                return ("smp_call_function", i);
+            }
+            return i == 0 ? (frames[0], 0) : (frames[i - 1], i - 1);
         }
         return ("", -1);
     }

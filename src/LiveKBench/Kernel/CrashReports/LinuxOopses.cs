@@ -27,23 +27,33 @@ internal static class LinuxOopses
         RipLineRe,
     ];
 
-    public static readonly Regex[] StackStartRes =
+    /// <summary>
+    /// Lines that start a new stack, each with a literal that every match of its pattern contains (the literal lets
+    /// the per-line check skip the regex for the many lines that cannot match; <c>StackStartTests</c> checks each pair).
+    /// </summary>
+    public static readonly (string Literal, Regex Re)[] StackStarts =
     [
-        Rx.C(CallTraceRe),
-        Rx.C(@"Allocated:"),
-        Rx.C(@"Allocated by task [0-9]+:"),
-        Rx.C(@"Freed:"),
-        Rx.C(@"Freed by task [0-9]+:"),
-        Rx.C(@"Last potentially related work creation:"),
-        Rx.C(@"Second to last potentially related work creation:"),
-        Rx.C(@"The buggy address belongs to"),
-        Rx.C(@"Memory state around the buggy address"),
-        Rx.C(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:"),
-        Rx.C(@"Backtrace:"),
-        Rx.C(@"Uninit was stored to memory at"),
-        Rx.C(@"Exception stack"),
-        Rx.C(RiscvStart),
+        ("race:", Rx.C(@"Call (?:T|t)race:")),
+        ("Allocated:", Rx.C(@"Allocated:")),
+        ("Allocated by task ", Rx.C(@"Allocated by task [0-9]+:")),
+        ("Freed:", Rx.C(@"Freed:")),
+        ("Freed by task ", Rx.C(@"Freed by task [0-9]+:")),
+        ("Last potentially related work creation:", Rx.C(@"Last potentially related work creation:")),
+        ("Second to last potentially related work creation:", Rx.C(@"Second to last potentially related work creation:")),
+        ("The buggy address belongs to", Rx.C(@"The buggy address belongs to")),
+        ("Memory state around the buggy address", Rx.C(@"Memory state around the buggy address")),
+        ("backtrace", Rx.C(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:")),
+        ("Backtrace:", Rx.C(@"Backtrace:")),
+        ("Uninit was stored to memory at", Rx.C(@"Uninit was stored to memory at")),
+        ("Exception stack", Rx.C(@"Exception stack")),
+        ("status: ", Rx.C(RiscvStart)),
     ];
+
+    /// <summary>The stack-start regexes of <see cref="StackStarts"/>, in order.</summary>
+    public static readonly Regex[] StackStartRes = [.. StackStarts.Select(s => s.Re)];
+
+    /// <summary>The literal of <see cref="CorruptedLines"/>: a line without it is never a corrupting line.</summary>
+    public const string CorruptedLineLiteral = "should_fail";
 
     public static readonly Regex[] CorruptedLines =
     [

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace LiveKBench.Kernel.CrashReports;
@@ -7,8 +8,8 @@ internal static class StackFrames
 {
     public const int MaxLine = 1024;
 
-    private static readonly Regex AnyFrame = Combine(LinuxOopses.FrameRes);
     private static readonly Regex AnyStackStart = Combine(LinuxOopses.StackStartRes);
+    private static readonly SearchValues<string> StackStartLiterals = SearchValues.Create([.. LinuxOopses.StackStarts.Select(s => s.Literal)], StringComparison.Ordinal);
     private static readonly Regex AnyCorrupted = Combine(LinuxOopses.CorruptedLines);
     private static readonly Regex GlobalSkip = new(string.Join("|", LinuxOopses.GlobalSkip), RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
     private static readonly Dictionary<string, bool> GlobalSkipCache = new(StringComparer.Ordinal);
@@ -18,13 +19,24 @@ internal static class StackFrames
         RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture,
         Rx.Timeout);
 
-    public static bool IsFrame(string line)
+    /// <summary>True if the line matches any frame regex (at most the first <see cref="MaxLine"/> characters are looked at).</summary>
+    public static bool IsFrame(string line) => FindFrame(line.Length > MaxLine ? line[..MaxLine] : line) is not null;
+
+    /// <summary>
+    /// The match of the first frame regex (in table order) that matches the line, or null. Trying the regexes one by one
+    /// is cheaper than one alternation of all of them: most are anchored or start with a literal, so each fails fast.
+    /// </summary>
+    private static Match? FindFrame(string line)
     {
-        if (line.Length > MaxLine)
+        foreach (var fre in LinuxOopses.FrameRes)
         {
-            line = line[..MaxLine];
+            var fm = Rx.Find(fre, line);
+            if (fm is not null)
+            {
+                return fm;
+            }
         }
-        return Rx.IsMatch(AnyFrame, line);
+        return null;
     }
 
     /// <summary>True if the frame is in the global skip list (memoised: frame names repeat a lot) or in the format's own list.</summary>
@@ -48,13 +60,14 @@ internal static class StackFrames
 
     private static bool Any(Regex[] res, string line)
     {
+        // Every match of these tables contains a known literal: lines without it are answered without a regex.
         if (ReferenceEquals(res, LinuxOopses.StackStartRes))
         {
-            return Rx.IsMatch(AnyStackStart, line);
+            return line.AsSpan().IndexOfAny(StackStartLiterals) >= 0 && Rx.IsMatch(AnyStackStart, line);
         }
         if (ReferenceEquals(res, LinuxOopses.CorruptedLines))
         {
-            return Rx.IsMatch(AnyCorrupted, line);
+            return line.Contains(LinuxOopses.CorruptedLineLiteral, StringComparison.Ordinal) && Rx.IsMatch(AnyCorrupted, line);
         }
         foreach (var re in res)
         {
@@ -126,6 +139,8 @@ internal static class StackFrames
         var result = new List<string>();
         var raw = new List<string>();
         var li = 0;
+        // The default extractor takes a stack's first frame: once a stack has one, later frame lines need no matching.
+        var firstOnly = spec.Extractor is null;
 
         void Close()
         {
@@ -179,18 +194,9 @@ internal static class StackFrames
                             break;
                         }
                     }
-                    if (!Rx.IsMatch(AnyFrame, ln))
+                    if ((!firstOnly || current.Count == 0) && FindFrame(ln) is { } fm)
                     {
-                        continue;
-                    }
-                    foreach (var fre in LinuxOopses.FrameRes)
-                    {
-                        var fm = Rx.Find(fre, ln);
-                        if (fm is not null)
-                        {
-                            Append(current, fm, spec);
-                            break;
-                        }
+                        Append(current, fm, spec);
                     }
                 }
             }

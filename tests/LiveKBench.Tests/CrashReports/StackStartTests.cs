@@ -1,0 +1,126 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using LiveKBench.Kernel.CrashReports;
+using LiveKBench.Tests.Support;
+
+namespace LiveKBench.Tests.CrashReports;
+
+/// <summary>
+/// The parser's speed-ups rest on two claims that these tests check: every stack-start pattern's matches contain the
+/// literal it is paired with (lines without the literal skip the regex), and <see cref="HintedRegex"/> finds exactly
+/// the match <see cref="Regex.Match(string)"/> finds.
+/// </summary>
+public sealed class StackStartTests
+{
+    private static IEnumerable<string> CorpusLines()
+    {
+        var dir = SharedData.Path("syzkaller-reports", "linux", "report");
+        foreach (var f in Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit)))
+        {
+            foreach (var line in Encoding.Latin1.GetString(CorpusFile.Load(f).Log).Split('\n'))
+            {
+                yield return line;
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_stack_start_match_in_the_corpus_contains_its_literal()
+    {
+        var matched = new int[LinuxOopses.StackStarts.Length];
+        foreach (var line in CorpusLines())
+        {
+            for (var i = 0; i < LinuxOopses.StackStarts.Length; i++)
+            {
+                var (literal, re) = LinuxOopses.StackStarts[i];
+                var m = re.Match(line);
+                if (m.Success)
+                {
+                    matched[i]++;
+                    Assert.Contains(literal, m.Value, StringComparison.Ordinal);
+                }
+            }
+        }
+        // The common markers really occur, so the check above is not vacuous.
+        Assert.True(matched[0] > 100, $"Call Trace lines matched: {matched[0]}");
+        Assert.True(matched[1..5].Sum() > 10, "Allocated/Freed lines matched");
+    }
+
+    [Fact]
+    public void Every_corrupting_line_in_the_corpus_contains_its_literal()
+    {
+        var n = 0;
+        foreach (var line in CorpusLines())
+        {
+            foreach (var re in LinuxOopses.CorruptedLines)
+            {
+                var m = re.Match(line);
+                if (m.Success)
+                {
+                    n++;
+                    Assert.Contains(LinuxOopses.CorruptedLineLiteral, m.Value, StringComparison.Ordinal);
+                }
+            }
+        }
+        Assert.True(n > 0, "the corpus has fault-injection frames");
+    }
+
+    public static TheoryData<string> BacktraceTexts() =>
+    [
+        "backtrace:\nfoo+0x1/0x2\n",
+        "x backtrace:\n",
+        "k backtrace:\n",
+        "unreferenced object 0xffff (size 8):\n  comm \"syz\", pid 1\n  backtrace (crc 1a2b3c4d):\n    kmalloc+0x1/0x2\n",
+        "line\n backtrace:\nnext\n",
+        "line\nbacktrace:\n",
+        "kbacktrace: k backtrace: a backtrace:",
+        "backtrace (crc zz):  backtrace (crc 0f):",
+        "no marker here at all",
+        "b",
+        "",
+        "  backtrace",
+        "\n\n backtrace (crc 00):\n",
+    ];
+
+    [Theory]
+    [MemberData(nameof(BacktraceTexts))]
+    public void Hinted_regex_finds_the_same_match_as_the_plain_regex(string text)
+    {
+        var hinted = new HintedRegex(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:", "backtrace", 2);
+        var plain = hinted.Regex.Match(text);
+        var fast = hinted.Find(text);
+        Assert.Equal(plain.Success, fast is not null);
+        if (fast is not null)
+        {
+            Assert.Equal(plain.Index, fast.Index);
+            Assert.Equal(plain.Value, fast.Value);
+        }
+    }
+
+    [Fact]
+    public void Hinted_regex_agrees_with_the_plain_regex_on_random_text()
+    {
+        var hinted = new HintedRegex(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:", "backtrace", 2);
+        var rnd = new Random(7);
+        string[] pieces = ["backtrace", ":", " ", "k", "\n", "(crc 1f)", " (crc 1f)", "a", "b"];
+        var found = 0;
+        for (var i = 0; i < 5000; i++)
+        {
+            var sb = new StringBuilder();
+            for (var j = rnd.Next(1, 12); j > 0; j--)
+            {
+                sb.Append(pieces[rnd.Next(pieces.Length)]);
+            }
+            var text = sb.ToString();
+            var plain = hinted.Regex.Match(text);
+            var fast = hinted.Find(text);
+            Assert.Equal(plain.Success, fast is not null);
+            if (fast is not null)
+            {
+                found++;
+                Assert.Equal((plain.Index, plain.Value), (fast.Index, fast.Value));
+            }
+        }
+        Assert.True(found > 50, $"random texts with a match: {found}");
+    }
+}
