@@ -127,28 +127,50 @@ internal static class ConsoleLines
     /// <summary>Strip the console prefix (only for lines with a context). Returns the stripped text and questionable flag.</summary>
     public static string Strip(ReadOnlySpan<byte> line, bool hasContext, out bool questionable)
     {
+        var (start, length) = StripRange(line, hasContext, out questionable);
+        return Latin1(line.Slice(start, length));
+    }
+
+    /// <summary>As <see cref="Strip"/>, but returns the stripped text's (start, length) within <paramref name="line"/>.</summary>
+    public static (int Start, int Length) StripRange(ReadOnlySpan<byte> line, bool hasContext, out bool questionable)
+    {
         questionable = false;
         if (!hasContext)
         {
-            return Latin1(line);
+            return (0, line.Length);
         }
         var cut = line.IndexOf("] "u8);
-        var rest = cut >= 0 ? line[(cut + 2)..] : line;
+        var from = cut >= 0 ? cut + 2 : 0;
+        var rest = line[from..];
         if (rest.IndexOf("<EOI>"u8) < 0)
         {
             var q = rest.IndexOf(" ? "u8);
             if (q >= 0)
             {
                 questionable = true;
-                return Latin1(rest[(q + 2)..]);
+                return (from + q + 2, rest.Length - q - 2);
             }
         }
         if (rest.EndsWith(" (unreliable)"u8))
         {
             questionable = true;
-            return Latin1(rest[..^13]);
+            return (from, rest.Length - 13);
         }
-        return Latin1(rest);
+        return (from, rest.Length);
+    }
+
+    /// <summary>Appends bytes to <paramref name="sb"/> as Latin-1 characters (one char per byte), without a string.</summary>
+    public static void AppendLatin1(StringBuilder sb, ReadOnlySpan<byte> bytes)
+    {
+        const int Chunk = 1024;
+        Span<char> chars = stackalloc char[Chunk];
+        while (bytes.Length > 0)
+        {
+            var n = Math.Min(bytes.Length, Chunk);
+            var written = Encoding.Latin1.GetChars(bytes[..n], chars);
+            sb.Append(chars[..written]);
+            bytes = bytes[n..];
+        }
     }
 
     public static string Latin1(ReadOnlySpan<byte> b) => Encoding.Latin1.GetString(b);

@@ -364,6 +364,9 @@ public static class CrashReportParser
         public int EndPos;
     }
 
+    private static bool IsCpuContext(ReadOnlySpan<byte> line) =>
+        ConsoleLines.ParseContext(line, out var cs, out var cl) && cl > 0 && line.Slice(cs, cl).Contains((byte)'C');
+
     private static Found FindReport(ReadOnlySpan<byte> buf, int startPos, OopsGroup group, Context ctx)
     {
         _ = group;
@@ -459,7 +462,7 @@ public static class CrashReportParser
                 line = line[..MaxLineInReport];
             }
             var sameCtx = ctx.Matches(line, out var hasCtx);
-            var stripped = ConsoleLines.Strip(line, hasCtx, out var questionable);
+            var (strippedStart, strippedLength) = ConsoleLines.StripRange(line, hasCtx, out var questionable);
             if (isOopsLine)
             {
                 if (line.IndexOf("BUG: KMSAN:"u8) >= 0)
@@ -473,14 +476,10 @@ public static class CrashReportParser
                 {
                     continue;
                 }
-                if (!sameCtx)
+                // A line of another context is kept only in a CPU traceback (after "Sending NMI"), from a CPU context.
+                if (!sameCtx && !(cpuTraceback && IsCpuContext(line)))
                 {
-                    var lineCtx = Context.Of(line);
-                    var isCpu = lineCtx.Kind == 2 && lineCtx.Id.Contains('C', StringComparison.Ordinal);
-                    if (!(cpuTraceback && isCpu))
-                    {
-                        continue;
-                    }
+                    continue;
                 }
             }
             textLines++;
@@ -501,7 +500,8 @@ public static class CrashReportParser
             }
             if (!skipLine || isOopsLine)
             {
-                report.Append(stripped).Append('\n');
+                ConsoleLines.AppendLatin1(report, line.Slice(strippedStart, strippedLength));
+                report.Append('\n');
             }
             if (secondReportPos == 0 || ctx.Kind == 2)
             {
@@ -542,6 +542,7 @@ public static class CrashReportParser
         alts = [];
         format = null;
         var matchedTitle = false;
+        WindowLines? windowLines = null;
         foreach (var f in group.Formats)
         {
             var m = Rx.Find(f.Title, w);
@@ -578,7 +579,7 @@ public static class CrashReportParser
             List<string> rawFrames = [];
             if (f.Stack is not null)
             {
-                var (frames, raws, ok) = StackFrames.Extract(f.Stack, w.AsSpan(match.Index));
+                var (frames, raws, ok) = StackFrames.Extract(f.Stack, windowLines ??= new WindowLines(w), match.Index);
                 args.AddRange(frames);
                 rawFrames = raws;
                 if (!ok)

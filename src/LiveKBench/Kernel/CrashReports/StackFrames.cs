@@ -80,17 +80,13 @@ internal static class StackFrames
     }
 
     /// <summary>Returns canonical frames (one per stack), raw frames, and whether extraction was ok.</summary>
-    public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, ReadOnlySpan<char> text)
+    public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, ReadOnlySpan<char> text) =>
+        Extract(spec, new WindowLines(text.ToString()), 0);
+
+    /// <summary>As <see cref="Extract(StackSpec, ReadOnlySpan{char})"/> for the text of <paramref name="window"/> from character <paramref name="index"/> on.</summary>
+    public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, WindowLines window, int index)
     {
-        var lines = text.ToString().Split('\n');
-        for (var i = 0; i < lines.Length; i++)
-        {
-            // Frame lines are short; capping keeps every per-line regex bounded on hostile input.
-            if (lines[i].Length > MaxLine)
-            {
-                lines[i] = lines[i][..MaxLine];
-            }
-        }
+        var lines = window.From(index);
         var r = Run(spec, spec.Parts, lines);
         // Fall back to parts2 when a stack yielded no frame; a crossed fault-injection line alone keeps the result.
         if (!r.Ok && spec.Parts2 is not null && r.Frames.Contains("corrupted"))
@@ -224,5 +220,53 @@ internal static class StackFrames
         }
         Close();
         return (result, raw, ok);
+    }
+}
+
+/// <summary>
+/// The lines of a title window, split once and shared by every format that extracts frames from it. Lines are capped
+/// at <see cref="StackFrames.MaxLine"/> characters: frame lines are short, and the cap keeps every per-line regex bounded.
+/// </summary>
+internal sealed class WindowLines(string text)
+{
+    private string[]? lines;
+    private int[]? starts;
+
+    /// <summary>The window.</summary>
+    public string Text { get; } = text;
+
+    /// <summary>The (capped) lines of <see cref="Text"/> from character <paramref name="index"/> on; the first is the rest of the line holding it.</summary>
+    public string[] From(int index)
+    {
+        if (lines is null || starts is null)
+        {
+            var all = Text.Split('\n');
+            starts = new int[all.Length];
+            var p = 0;
+            for (var i = 0; i < all.Length; i++)
+            {
+                starts[i] = p;
+                p += all[i].Length + 1;
+                if (all[i].Length > StackFrames.MaxLine)
+                {
+                    all[i] = all[i][..StackFrames.MaxLine];
+                }
+            }
+            lines = all;
+        }
+        var k = Array.BinarySearch(starts, index);
+        if (k < 0)
+        {
+            k = ~k - 1;
+        }
+        var result = new string[lines.Length - k];
+        Array.Copy(lines, k, result, 0, result.Length);
+        if (index > starts[k])
+        {
+            var lineEnd = Text.IndexOf('\n', index);
+            var first = lineEnd < 0 ? Text[index..] : Text[index..lineEnd];
+            result[0] = first.Length > StackFrames.MaxLine ? first[..StackFrames.MaxLine] : first;
+        }
+        return result;
     }
 }

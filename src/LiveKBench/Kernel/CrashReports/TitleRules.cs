@@ -21,7 +21,7 @@ internal static class TitleRules
 
     private static readonly Regex FrameRe = R(@"^.* in ((?:<[a-zA-Z0-9_: ]+>)?[a-zA-Z0-9_:]+)");
 
-    private static Regex R(string p) => new(p, RegexOptions.CultureInvariant, Rx.Timeout);
+    private static Regex R(string p) => new(p, RegexOptions.CultureInvariant | RegexOptions.Compiled, Rx.Timeout);
 
     public static string Normalise(string title)
     {
