@@ -55,23 +55,25 @@ internal static class CrashReportsBench
         return buf;
     }
 
-    private static (double MBps, double Seconds, int Reports) Measure(byte[] input, int passes, bool all)
+    /// <summary>Throughput of <paramref name="passes"/> passes over <paramref name="inputs"/>: wall MB/s and CPU MB/s (this process's CPU time).</summary>
+    private static (double MBps, double CpuMBps, int Reports) Measure(IReadOnlyList<byte[]> inputs, int passes, bool all)
     {
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var reports = 0;
+        long bytes = 0;
         for (var i = 0; i < passes; i++)
         {
-            if (all)
+            foreach (var input in inputs)
             {
-                reports += CrashReportParser.ParseAll(input).Count;
-            }
-            else
-            {
-                reports += CrashReportParser.Parse(input) is null ? 0 : 1;
+                reports += all ? CrashReportParser.ParseAll(input).Count : CrashReportParser.Parse(input) is null ? 0 : 1;
+                bytes += input.Length;
             }
         }
         var s = sw.Elapsed.TotalSeconds;
-        return (input.Length * (double)passes / (1 << 20) / s, s, reports);
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        var mb = bytes / (double)(1 << 20);
+        return (mb / s, mb / Math.Max(cpu, 1e-9), reports / passes);
     }
 
     public static int Run(string dir, string resultsDir)
@@ -91,27 +93,13 @@ internal static class CrashReportsBench
         }
         var perFile = files.Select(f => CorpusFile.Load(f).Log).ToList();
 
-        // Warm up (JIT, regex construction).
-        foreach (var l in perFile)
-        {
-            CrashReportParser.Parse(l);
-        }
+        // Warm up (JIT, regex construction, tiered compilation).
+        Measure(perFile, 3, all: true);
 
-        var sw = Stopwatch.StartNew();
-        long bytes = 0;
-        var found = 0;
-        for (var pass = 0; pass < 3; pass++)
-        {
-            foreach (var l in perFile)
-            {
-                found += CrashReportParser.Parse(l) is null ? 0 : 1;
-                bytes += l.Length;
-            }
-        }
-        var perFileMBps = bytes / (double)(1 << 20) / sw.Elapsed.TotalSeconds;
-
-        var corpusFirst = Measure(corpus, 3, all: false);
-        var corpusAll = Measure(one, 1, all: true);
+        var parsePerFile = Measure(perFile, 20, all: false);
+        var allPerFile = Measure(perFile, 10, all: true);
+        var corpusFirst = Measure([corpus], 3, all: false);
+        var corpusAll = Measure([one], 1, all: true);
 
         var corpusLen = corpus.Length;
         corpus = [];
@@ -122,7 +110,7 @@ internal static class CrashReportsBench
         var before = GC.GetTotalMemory(true);
         var wsBefore = Process.GetCurrentProcess().WorkingSet64;
         var allocBefore = GC.GetAllocatedBytesForCurrentThread();
-        var noCrashRes = Measure(noCrash, 2, all: false);
+        var noCrashRes = Measure([noCrash], 2, all: false);
         var parseAlloc = (GC.GetAllocatedBytesForCurrentThread() - allocBefore) / 2;
         var contains = Stopwatch.StartNew();
         var containsCrash = CrashReportParser.ContainsCrash(noCrash);
@@ -135,13 +123,17 @@ internal static class CrashReportsBench
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; .NET {Environment.Version}; single-threaded; Release build; 1-min load average when the results were written {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (machine shared with kernel builds).");
         md.AppendLine();
-        md.AppendLine("| Input | Size | Mode | Throughput | Reports |");
-        md.AppendLine("|---|---|---|---|---|");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| {files.Count} corpus logs, one Parse per file (3 passes) | {bytes / 3 / 1024.0 / 1024:F1} MB | Parse | {perFileMBps:F1} MB/s | {found / 3} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpusLen / 1024.0 / 1024:F1} MB | Parse (first report) | {corpusFirst.MBps:F1} MB/s | {corpusFirst.Reports / 3} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x1 | {one.Length / 1024.0 / 1024:F1} MB | ParseAll | {corpusAll.MBps:F2} MB/s | {corpusAll.Reports} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | Parse | {noCrashRes.MBps:F1} MB/s | {noCrashRes.Reports} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | ContainsCrash | {containsMBps:F1} MB/s | {(containsCrash ? 1 : 0)} |");
+        md.AppendLine("Wall MB/s is what a user sees on this shared machine; CPU MB/s divides by this process's CPU time and is the per-core figure (the goal is ≥ 100 MB/s per core).");
+        md.AppendLine();
+        md.AppendLine("| Input | Size | Mode | Wall throughput | CPU throughput (per core) | Reports |");
+        md.AppendLine("|---|---|---|---|---|---|");
+        var corpusMb = one.Length / 1024.0 / 1024;
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {files.Count} corpus logs, each parsed on its own (20 passes) | {corpusMb:F1} MB | Parse (first report) | {parsePerFile.MBps:F1} MB/s | {parsePerFile.CpuMBps:F1} MB/s | {parsePerFile.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {files.Count} corpus logs, each parsed on its own (10 passes) | {corpusMb:F1} MB | ParseAll | {allPerFile.MBps:F1} MB/s | {allPerFile.CpuMBps:F1} MB/s | {allPerFile.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x{Copies} | {corpusLen / 1024.0 / 1024:F1} MB | Parse (first report) | {corpusFirst.MBps:F1} MB/s | {corpusFirst.CpuMBps:F1} MB/s | {corpusFirst.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| corpus concatenated x1 (one log) | {corpusMb:F1} MB | ParseAll | {corpusAll.MBps:F2} MB/s | {corpusAll.CpuMBps:F2} MB/s | {corpusAll.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | Parse | {noCrashRes.MBps:F1} MB/s | {noCrashRes.CpuMBps:F1} MB/s | {noCrashRes.Reports} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| generated log, no crash | {noCrash.Length / 1024.0 / 1024:F0} MB | ContainsCrash | {containsMBps:F1} MB/s | | {(containsCrash ? 1 : 0)} |");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Memory (200 MB no-crash log): bytes allocated by one Parse = {parseAlloc / 1024.0 / 1024:F2} MB ({parseAlloc / (double)noCrash.Length:F4}x input); working set before parsing {wsBefore / 1024.0 / 1024:F0} MB (input resident), process peak working set {peak / 1024.0 / 1024:F0} MB = {peak / (double)noCrash.Length:F2}x input for the whole benchmark process (includes runtime, JIT, the corpus passes run earlier); managed heap {before / 1024.0 / 1024:F0} MB before the pass, {gcInfo.HeapSizeBytes / 1024.0 / 1024:F0} MB at the end.");
         Directory.CreateDirectory(resultsDir);
