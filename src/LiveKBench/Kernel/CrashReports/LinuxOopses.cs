@@ -15,7 +15,11 @@ internal static class LinuxOopses
     private static readonly Regex RipLineRe = Rx.C(
         @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))");
 
-    // Frame lines: "[<pc>] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)".
+    /// <summary>
+    /// Frame lines: "[&lt;pc&gt;] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)". These are what the corruption
+    /// check (crash-reports.md §3.10) accepts as a stack frame: a register dump's <c>RIP:</c> line is not one, so a stack
+    /// marker followed only by a register dump is "no frames in a stack trace".
+    /// </summary>
     public static readonly Regex[] FrameRes =
     [
         Rx.Compiled(@"^ *(?:{{PC}} ){0,2}{{FUNC}}"),
@@ -24,8 +28,13 @@ internal static class LinuxOopses
         Rx.C(@"PC is at {{FUNC}}"),
         Rx.C(@"^ *(?:{{PC}} )?\[<[0-9a-f]+>\] \(?{{FUNC}}"),
         Rx.C(@"^ *\[<[0-9a-f]+>\] {{FUNC}}"),
-        RipLineRe,
     ];
+
+    /// <summary>
+    /// The frame regexes of a STACK part (§3.8): <see cref="FrameRes"/> plus the RIP/PC line, so that an interrupted
+    /// function (<c>RIP: 0010:smp_call_function_single+..</c> after <c>apic_timer_interrupt</c>) is a candidate frame.
+    /// </summary>
+    public static readonly Regex[] StackFrameRes = [.. FrameRes, RipLineRe];
 
     /// <summary>
     /// Lines that start a new stack, each with a literal that every match of its pattern contains (the literal lets
