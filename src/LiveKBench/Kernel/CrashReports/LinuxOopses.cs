@@ -166,7 +166,7 @@ internal static class LinuxOopses
                         "KASAN: invalid-free in %[2]v",
                         new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"), Rx.C(CallTraceRe), null], ExtraSkip = KasanSkip },
                         alt: ["invalid-free in %[2]v"]),
-                    F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v", noStack: true),
+                    F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v"),
                     F(@"BUG: KASAN: (.*)", "KASAN: %[1]v", noStack: true, corrupted: true),
                     F(@"BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}", "KMSAN: kernel-usb-infoleak in %[2]v",
                         new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "^__alloc_skb", "^alloc_skb"] },
@@ -203,7 +203,7 @@ internal static class LinuxOopses
                     F(@"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]", "BUG: Dentry still in use in %[1]v",
                         noStack: true, alt: ["BUG: Dentry still in use [%[1]v of %[2]v]"]),
                     F(@"BUG: Bad page state in process", "BUG: Bad page state in %[1]v", new StackSpec { Parts = [Rx.C(@"page last allocated"), null], ExtraSkip = ["free_pages", "free_unref_page", "__free_page", "free_page", "bad_page", "put_page", "release_pages", "folio"] }),
-                    F(@"BUG: Bad page map in process", "BUG: Bad page map in %[1]v", TraceStack("print_bad_pte", "vm_normal_page", "zap_", "unmap_", "print_bad")),
+                    F(@"BUG: Bad page map in process", "BUG: Bad page map"),
                     F(@"BUG: workqueue lockup", "BUG: workqueue lockup", noStack: true),
                     F(@"BUG: sleeping function called from invalid context at (.*)", "BUG: sleeping function called from invalid context in %[2]v", TraceStack()),
                     F(@"BUG: using __this_cpu_([a-z_]+)\(\) in preemptible", "BUG: using __this_cpu_%[1]v() in preemptible code in %[2]v", TraceStack("check_preemption_disabled", "__this_cpu_preempt_check")),
@@ -344,7 +344,7 @@ internal static class LinuxOopses
                 Formats =
                 [
                     F(@"Kernel panic - not syncing: Attempted to kill init!", "kernel panic: Attempted to kill init!", noStack: true),
-                    F(@"Kernel panic - not syncing: Couldn't open N_TTY ldisc", "kernel panic: Couldn't open N_TTY ldisc", noStack: true),
+                    F(@"Kernel panic - not syncing: Couldn't open N_TTY ldisc", "kernel panic: Couldn't open N_TTY ldisc"),
                     F(@"Kernel panic - not syncing: panic_on_warn set", "kernel panic: panic_on_warn set", noStack: true, corrupted: true),
                     F(@"Kernel panic - not syncing: Fatal exception", "kernel panic: Fatal exception", noStack: true, corrupted: true),
                     F(@"Kernel panic - not syncing: hung_task: blocked tasks", "kernel panic: hung_task: blocked tasks", noStack: true, corrupted: true),
