@@ -473,9 +473,13 @@ internal static class LinuxOopses
         };
     }
 
+    /// <summary>
+    /// Suspicious RCU usage: the frame is the first interesting call-trace function. The source location the report regex
+    /// captures (%[1]v) is not a frame: a report cut before its call trace is titled "in corrupted" (corpus 91).
+    /// </summary>
     private static StackSpec RcuUsageStack() => new()
     {
-        Parts = [Rx.C(@"{{SRC}}"), Rx.C(CallTraceRe), null],
+        Parts = CallTraceStack,
         ExtraSkip = ["rcu", "kmem", "slab"],
     };
 
