@@ -88,7 +88,7 @@ internal static class LinuxOopses
         "^memcpy", "^memcmp", "^memset", "^memchr", "^memmove", "^strcmp", "^strncmp", "^strlen", "^strnlen", "^strchr",
         "^strsep", "^strncpy", "^strscpy", "^strlcat", "^strlcpy", "^strncat", "^strcat", "^strcpy", "^strstr", "^kstrdup",
         "^csum_partial_copy", "^copy_to_user", "^copy_from_user", "^_copy_to_user", "^_copy_from_user", "^__copy_to_user",
-        "^__copy_from_user", "^copyin", "^copyout", "^copy_user_", "^raw_copy_", "^check_object_size", "^usercopy_",
+        "^__copy_from_user", "get_user", "put_user", "^copyin", "^copyout", "^copy_user_", "^raw_copy_", "^check_object_size", "^usercopy_",
         "^refcount_", "^kref_", "^kobject_put", "^list_", "^__list_", "^hlist_", "^rb_", "^__rb_",
         "^_?_?dev_printk", "^_?_?printk", "^vprintk", "^_?_?pr_", "^_?_?dev_(?:err|warn|notice|info|emerg|alert|crit)",
         "^_?netdev_(?:err|warn|info|printk)", "^__dynamic_pr_debug",
