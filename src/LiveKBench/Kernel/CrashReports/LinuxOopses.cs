@@ -383,7 +383,8 @@ internal static class LinuxOopses
                 Header = "UBSAN:",
                 Formats =
                 [
-                    F(@"UBSAN: array-index-out-of-bounds in", "UBSAN: array-index-out-of-bounds in %[1]v", TraceStack("^ubsan", "^__ubsan")),
+                    F(@"UBSAN: array-index-out-of-bounds in", "UBSAN: array-index-out-of-bounds in %[1]v", TraceStack("^ubsan", "^__ubsan"),
+                        alt: ["bad-access in %[1]v"]),
                     F(@"UBSAN: Undefined behaviour in", "UBSAN: undefined-behaviour in %[1]v", TraceStack("^ubsan", "^__ubsan")),
                     F(@"UBSAN: ([a-zA-Z0-9-]+) in", "UBSAN: %[1]v in %[2]v", TraceStack("^ubsan", "^__ubsan")),
                 ],
