@@ -249,7 +249,7 @@ internal static class LinuxOopses
                     F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", IrqSafeStack()),
                     F(@"WARNING: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
+                        InconsistentLockStack()),
                     F(@"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
                         RcuUsageStack(), report: @"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value", "WARNING: kernel stack regs has bad '%[1]v' value", noStack: true),
@@ -291,7 +291,7 @@ internal static class LinuxOopses
                     F(@"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %[1]v", IrqSafeStack()),
                     F(@"INFO: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
+                        InconsistentLockStack()),
                     F(@"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall", "INFO: rcu detected stall in %[1]v",
                         RcuStallStack(), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh) detected stall on CPU", "INFO: rcu detected stall in %[1]v",
@@ -482,6 +482,16 @@ internal static class LinuxOopses
     {
         Parts = CallTraceStack,
         ExtraSkip = ["rcu", "kmem", "slab"],
+    };
+
+    /// <summary>
+    /// Inconsistent lock state: the function on the "takes:" lock's <c>at:</c> line, else the first interesting frame of
+    /// the call trace (the inconsistent acquisition itself). The "state was registered at:" stack between them describes
+    /// an earlier, consistent use of the lock, so it is passed over.
+    /// </summary>
+    private static StackSpec InconsistentLockStack() => new()
+    {
+        Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
     };
 
     private static StackSpec LockAtStack() => new()
