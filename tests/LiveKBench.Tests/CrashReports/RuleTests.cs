@@ -109,4 +109,20 @@ public sealed class RuleTests
             "    [<0000000096a3fef4>] do_syscall_64+0x1/0x2");
         Assert.Equal("memory leak in foo_ioctl", rep.Title);
     }
+
+    [Fact]
+    public void Memory_leak_skips_every_frame_naming_alloc_kmem_or_slab()
+    {
+        var rep = Parse(
+            "BUG: memory leak",
+            "unreferenced object 0xffff88811e4ab800 (size 2048):",
+            "  backtrace:",
+            "    [<000000004a3a66c0>] __kmalloc+0x161/0x2c0 mm/slab.c:3669",
+            "    [<00000000cc5a7d28>] sk_prot_alloc+0xd6/0x170 net/core/sock.c:1602",
+            "    [<000000000c449f88>] sk_alloc+0x35/0x2f0 net/core/sock.c:1656",
+            "    [<0000000008b99378>] llc_sk_alloc+0x35/0x170 net/llc/llc_conn.c:950",
+            "    [<00000000d4e72aed>] llc_ui_create+0x7b/0x140 net/llc/af_llc.c:173",
+            "    [<00000000d0bfef06>] __sock_create+0x164/0x250 net/socket.c:1424");
+        Assert.Equal("memory leak in llc_ui_create", rep.Title);
+    }
 }
