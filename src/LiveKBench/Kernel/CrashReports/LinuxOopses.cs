@@ -15,7 +15,11 @@ internal static class LinuxOopses
     private static readonly Regex RipLineRe = Rx.C(
         @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))");
 
-    // Frame lines: "[<pc>] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)".
+    /// <summary>
+    /// Frame lines: "[&lt;pc&gt;] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)". These are what the corruption
+    /// check (crash-reports.md §3.10) accepts as a stack frame: a register dump's <c>RIP:</c> line is not one, so a stack
+    /// marker followed only by a register dump is "no frames in a stack trace".
+    /// </summary>
     public static readonly Regex[] FrameRes =
     [
         Rx.Compiled(@"^ *(?:{{PC}} ){0,2}{{FUNC}}"),
@@ -24,8 +28,13 @@ internal static class LinuxOopses
         Rx.C(@"PC is at {{FUNC}}"),
         Rx.C(@"^ *(?:{{PC}} )?\[<[0-9a-f]+>\] \(?{{FUNC}}"),
         Rx.C(@"^ *\[<[0-9a-f]+>\] {{FUNC}}"),
-        RipLineRe,
     ];
+
+    /// <summary>
+    /// The frame regexes of a STACK part (§3.8): <see cref="FrameRes"/> plus the RIP/PC line, so that an interrupted
+    /// function (<c>RIP: 0010:smp_call_function_single+..</c> after <c>apic_timer_interrupt</c>) is a candidate frame.
+    /// </summary>
+    public static readonly Regex[] StackFrameRes = [.. FrameRes, RipLineRe];
 
     /// <summary>
     /// Lines that start a new stack, each with a literal that every match of its pattern contains (the literal lets
@@ -79,7 +88,7 @@ internal static class LinuxOopses
         "^memcpy", "^memcmp", "^memset", "^memchr", "^memmove", "^strcmp", "^strncmp", "^strlen", "^strnlen", "^strchr",
         "^strsep", "^strncpy", "^strscpy", "^strlcat", "^strlcpy", "^strncat", "^strcat", "^strcpy", "^strstr", "^kstrdup",
         "^csum_partial_copy", "^copy_to_user", "^copy_from_user", "^_copy_to_user", "^_copy_from_user", "^__copy_to_user",
-        "^__copy_from_user", "^copyin", "^copyout", "^copy_user_", "^raw_copy_", "^check_object_size", "^usercopy_",
+        "^__copy_from_user", "get_user", "put_user", "^copyin", "^copyout", "^copy_user_", "^raw_copy_", "^check_object_size", "^usercopy_",
         "^refcount_", "^kref_", "^kobject_put", "^list_", "^__list_", "^hlist_", "^rb_", "^__rb_",
         "^_?_?dev_printk", "^_?_?printk", "^vprintk", "^_?_?pr_", "^_?_?dev_(?:err|warn|notice|info|emerg|alert|crit)",
         "^_?netdev_(?:err|warn|info|printk)", "^__dynamic_pr_debug",
@@ -157,7 +166,7 @@ internal static class LinuxOopses
                         "KASAN: invalid-free in %[2]v",
                         new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"), Rx.C(CallTraceRe), null], ExtraSkip = KasanSkip },
                         alt: ["invalid-free in %[2]v"]),
-                    F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v", noStack: true),
+                    F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v"),
                     F(@"BUG: KASAN: (.*)", "KASAN: %[1]v", noStack: true, corrupted: true),
                     F(@"BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}", "KMSAN: kernel-usb-infoleak in %[2]v",
                         new StackSpec { Parts = [null, Rx.C(@"(Local variable .* created at:|Uninit was created at:)"), null], ExtraSkip = ["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg", "^__alloc_skb", "^alloc_skb"] },
@@ -194,7 +203,7 @@ internal static class LinuxOopses
                     F(@"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]", "BUG: Dentry still in use in %[1]v",
                         noStack: true, alt: ["BUG: Dentry still in use [%[1]v of %[2]v]"]),
                     F(@"BUG: Bad page state in process", "BUG: Bad page state in %[1]v", new StackSpec { Parts = [Rx.C(@"page last allocated"), null], ExtraSkip = ["free_pages", "free_unref_page", "__free_page", "free_page", "bad_page", "put_page", "release_pages", "folio"] }),
-                    F(@"BUG: Bad page map in process", "BUG: Bad page map in %[1]v", TraceStack("print_bad_pte", "vm_normal_page", "zap_", "unmap_", "print_bad")),
+                    F(@"BUG: Bad page map in process", "BUG: Bad page map"),
                     F(@"BUG: workqueue lockup", "BUG: workqueue lockup", noStack: true),
                     F(@"BUG: sleeping function called from invalid context at (.*)", "BUG: sleeping function called from invalid context in %[2]v", TraceStack()),
                     F(@"BUG: using __this_cpu_([a-z_]+)\(\) in preemptible", "BUG: using __this_cpu_%[1]v() in preemptible code in %[2]v", TraceStack("check_preemption_disabled", "__this_cpu_preempt_check")),
@@ -202,7 +211,7 @@ internal static class LinuxOopses
                     F(@"BUG: workqueue leaked lock or atomic", "BUG: workqueue leaked lock or atomic in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"last function: ([a-zA-Z0-9_]+)")] }),
                     F(@"BUG: memory leak", "memory leak in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["kmemleak", "^create_object", "^radix_tree_", "alloc_skb", "^sk_prot_alloc", "^sk_alloc", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^alloc_netdev", "^alloc_", "^__alloc_", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kmemdup", "^kstrndup", "^__kmem", "^ktime", "^slab_post_alloc", "^krealloc", "^__krealloc", "^kvmalloc", "^__kvmalloc", "^kvzalloc"] }),
+                        new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["alloc", "kmem", "slab", "^create_object", "^radix_tree_", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kstrndup", "^ktime", "^krealloc", "^__krealloc"] }),
                     F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stack-overflow in %[1]v"]),
                     F(@"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", TraceStack()),
                     F(@"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v", TraceStack("^schedule", "^__schedule", "schedule_debug", "^preempt_schedule", "^io_schedule", "do_nanosleep", "^hrtimer_nanosleep", "^__cond_resched", "^_cond_resched")),
@@ -240,7 +249,7 @@ internal static class LinuxOopses
                     F(@"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in %[1]v", IrqSafeStack()),
                     F(@"WARNING: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"WARNING: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
+                        InconsistentLockStack()),
                     F(@"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in %[2]v",
                         RcuUsageStack(), report: @"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"),
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad '([^']+)' value", "WARNING: kernel stack regs has bad '%[1]v' value", noStack: true),
@@ -282,7 +291,7 @@ internal static class LinuxOopses
                     F(@"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %[1]v", IrqSafeStack()),
                     F(@"INFO: possible recursive locking detected", "possible deadlock in %[1]v", LockdepStack()),
                     F(@"INFO: inconsistent lock state", "inconsistent lock state in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), null] }),
+                        InconsistentLockStack()),
                     F(@"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall", "INFO: rcu detected stall in %[1]v",
                         RcuStallStack(), alt: ["stall in %[1]v"]),
                     F(@"INFO: rcu_(?:preempt|sched|bh) detected stall on CPU", "INFO: rcu detected stall in %[1]v",
@@ -335,7 +344,7 @@ internal static class LinuxOopses
                 Formats =
                 [
                     F(@"Kernel panic - not syncing: Attempted to kill init!", "kernel panic: Attempted to kill init!", noStack: true),
-                    F(@"Kernel panic - not syncing: Couldn't open N_TTY ldisc", "kernel panic: Couldn't open N_TTY ldisc", noStack: true),
+                    F(@"Kernel panic - not syncing: Couldn't open N_TTY ldisc", "kernel panic: Couldn't open N_TTY ldisc"),
                     F(@"Kernel panic - not syncing: panic_on_warn set", "kernel panic: panic_on_warn set", noStack: true, corrupted: true),
                     F(@"Kernel panic - not syncing: Fatal exception", "kernel panic: Fatal exception", noStack: true, corrupted: true),
                     F(@"Kernel panic - not syncing: hung_task: blocked tasks", "kernel panic: hung_task: blocked tasks", noStack: true, corrupted: true),
@@ -374,7 +383,8 @@ internal static class LinuxOopses
                 Header = "UBSAN:",
                 Formats =
                 [
-                    F(@"UBSAN: array-index-out-of-bounds in", "UBSAN: array-index-out-of-bounds in %[1]v", TraceStack("^ubsan", "^__ubsan")),
+                    F(@"UBSAN: array-index-out-of-bounds in", "UBSAN: array-index-out-of-bounds in %[1]v", TraceStack("^ubsan", "^__ubsan"),
+                        alt: ["bad-access in %[1]v"]),
                     F(@"UBSAN: Undefined behaviour in", "UBSAN: undefined-behaviour in %[1]v", TraceStack("^ubsan", "^__ubsan")),
                     F(@"UBSAN: ([a-zA-Z0-9-]+) in", "UBSAN: %[1]v in %[2]v", TraceStack("^ubsan", "^__ubsan")),
                 ],
@@ -464,10 +474,24 @@ internal static class LinuxOopses
         };
     }
 
+    /// <summary>
+    /// Suspicious RCU usage: the frame is the first interesting call-trace function. The source location the report regex
+    /// captures (%[1]v) is not a frame: a report cut before its call trace is titled "in corrupted" (corpus 91).
+    /// </summary>
     private static StackSpec RcuUsageStack() => new()
     {
-        Parts = [Rx.C(@"{{SRC}}"), Rx.C(CallTraceRe), null],
+        Parts = CallTraceStack,
         ExtraSkip = ["rcu", "kmem", "slab"],
+    };
+
+    /// <summary>
+    /// Inconsistent lock state: the function on the "takes:" lock's <c>at:</c> line, else the first interesting frame of
+    /// the call trace (the inconsistent acquisition itself). The "state was registered at:" stack between them describes
+    /// an earlier, consistent use of the lock, so it is passed over.
+    /// </summary>
+    private static StackSpec InconsistentLockStack() => new()
+    {
+        Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
     };
 
     private static StackSpec LockAtStack() => new()

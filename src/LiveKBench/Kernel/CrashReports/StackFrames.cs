@@ -19,16 +19,20 @@ internal static class StackFrames
         RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture,
         Rx.Timeout);
 
-    /// <summary>True if the line matches any frame regex (at most the first <see cref="MaxLine"/> characters are looked at).</summary>
-    public static bool IsFrame(string line) => FindFrame(line.Length > MaxLine ? line[..MaxLine] : line) is not null;
+    /// <summary>
+    /// True if the line is a stack frame for the corruption check, i.e. matches a <see cref="LinuxOopses.FrameRes"/> regex
+    /// (at most the first <see cref="MaxLine"/> characters are looked at).
+    /// </summary>
+    public static bool IsFrame(string line) => FindFrame(LinuxOopses.FrameRes, line.Length > MaxLine ? line[..MaxLine] : line) is not null;
 
     /// <summary>
-    /// The match of the first frame regex (in table order) that matches the line, or null. Trying the regexes one by one
-    /// is cheaper than one alternation of all of them: most are anchored or start with a literal, so each fails fast.
+    /// The match of the first regex of <paramref name="res"/> (in table order) that matches the line, or null. Trying the
+    /// regexes one by one is cheaper than one alternation of all of them: most are anchored or start with a literal, so
+    /// each fails fast.
     /// </summary>
-    private static Match? FindFrame(string line)
+    private static Match? FindFrame(Regex[] res, string line)
     {
-        foreach (var fre in LinuxOopses.FrameRes)
+        foreach (var fre in res)
         {
             var fm = Rx.Find(fre, line);
             if (fm is not null)
@@ -190,7 +194,7 @@ internal static class StackFrames
                             break;
                         }
                     }
-                    if ((!firstOnly || current.Count == 0) && FindFrame(ln) is { } fm)
+                    if ((!firstOnly || current.Count == 0) && FindFrame(LinuxOopses.StackFrameRes, ln) is { } fm)
                     {
                         Append(current, fm, spec);
                     }
