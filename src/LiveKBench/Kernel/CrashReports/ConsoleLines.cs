@@ -159,16 +159,18 @@ internal static class ConsoleLines
         return (from, rest.Length);
     }
 
+    [ThreadStatic]
+    private static char[]? latin1Buffer;
+
     /// <summary>Appends bytes to <paramref name="sb"/> as Latin-1 characters (one char per byte), without a string.</summary>
     public static void AppendLatin1(StringBuilder sb, ReadOnlySpan<byte> bytes)
     {
-        const int Chunk = 1024;
-        Span<char> chars = stackalloc char[Chunk];
+        var chars = latin1Buffer ??= new char[1024];
         while (bytes.Length > 0)
         {
-            var n = Math.Min(bytes.Length, Chunk);
+            var n = Math.Min(bytes.Length, chars.Length);
             var written = Encoding.Latin1.GetChars(bytes[..n], chars);
-            sb.Append(chars[..written]);
+            sb.Append(chars, 0, written);
             bytes = bytes[n..];
         }
     }
