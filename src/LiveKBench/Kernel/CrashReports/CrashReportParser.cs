@@ -177,9 +177,10 @@ public static class CrashReportParser
         var skipPos = startLineEnd;
         var endPos = Math.Max(rep.EndPos, skipPos);
 
-        var window = rep.Report.Length > 0 ? rep.Report.ToString(0, Math.Min(rep.ReportEnd, MaxTitleWindow)) : "";
-        var title = ExtractDescription(window, group, out var alts, out var corrupted, out var format);
         var reportNoPrefix = rep.Report.ToString();
+        var windowLength = Math.Min(rep.ReportEnd, MaxTitleWindow);
+        var window = windowLength == reportNoPrefix.Length ? reportNoPrefix : reportNoPrefix[..windowLength];
+        var title = ExtractDescription(window, group, out var alts, out var corrupted, out var format);
         if (title.Length == 0)
         {
             var raw = ConsoleLines.Latin1(buf[startPos..Math.Min(endPos, startPos + MaxTitleWindow)]);
@@ -370,7 +371,8 @@ public static class CrashReportParser
     private static Found FindReport(ReadOnlySpan<byte> buf, int startPos, OopsGroup group, Context ctx)
     {
         _ = group;
-        var res = new Found();
+        // The report runs to the end of the output (bounded): size the buffer once instead of growing it line by line.
+        var res = new Found { Report = new StringBuilder((int)Math.Min(buf.Length - (long)startPos + 1, 1 << 16)) };
         var maxPrefix = ctx.IsTask ? 50 : 5;
 
         // Prefix lines: the last maxPrefix lines before the start with the same context.
