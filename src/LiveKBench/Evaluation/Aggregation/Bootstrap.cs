@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace LiveKBench.Evaluation.Aggregation;
 
@@ -55,18 +55,45 @@ public static class Bootstrap
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(replicates);
-        var idx = new int[rows * replicates];
-        var state = seed;
-        for (var i = 0; i < idx.Length; i++)
+        var idx = new int[checked(rows * replicates)];
+        // SplitMix64 is a counter-based generator (state i = seed + i × γ), so chunks are filled independently
+        // and the stream is the same as drawing it sequentially.
+        const int chunk = 1 << 16;
+        var chunks = (idx.Length + chunk - 1) / chunk;
+        if (chunks <= 1)
         {
-            idx[i] = (int)((NextUInt32(ref state) * (ulong)(uint)rows) >> 32);
+            FillIndices(idx, 0, idx.Length, rows, seed);
+        }
+        else
+        {
+            Parallel.For(0, chunks, c => FillIndices(idx, c * chunk, Math.Min(chunk, idx.Length - (c * chunk)), rows, seed));
         }
         return idx;
     }
 
+    private static void FillIndices(int[] idx, int start, int count, int rows, ulong seed)
+    {
+        var state = seed + (unchecked((ulong)start) * Gamma);
+        var span = idx.AsSpan(start, count);
+        for (var i = 0; i < span.Length; i++)
+        {
+            span[i] = (int)((NextUInt32(ref state) * (ulong)(uint)rows) >> 32);
+        }
+    }
+
     /// <summary>As <see cref="MeansWithCi(ReadOnlySpan{double}, int, int, int, ulong, double)"/> with precomputed <paramref name="indices"/> (from <see cref="ResampleIndices"/>).</summary>
-    /// <exception cref="ArgumentException">Bad sizes or level.</exception>
+    /// <remarks>
+    /// Replicate sums are accumulated column by column in draw order, so the result does not depend on the
+    /// instruction set: with AVX2 the 12 leaderboard columns stay in three 256-bit registers per replicate and
+    /// four replicates are summed at once; without it a scalar loop does the same additions in the same order.
+    /// The interval ends are order statistics picked by selection (no full sort).
+    /// </remarks>
+    /// <exception cref="ArgumentException">Bad sizes or level, or an index outside [0, rows).</exception>
     public static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double level = 0.95)
+        => MeansWithCi(values, rows, metrics, indices, replicates, level, Vector256.IsHardwareAccelerated);
+
+    /// <summary>As the public overload; <paramref name="vectorized"/> = false forces the scalar kernel (tests compare both).</summary>
+    internal static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double level, bool vectorized)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(metrics, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -85,18 +112,12 @@ public static class Bootstrap
             Array.Fill(result, MeanCi.Empty);
             return result;
         }
-        var w = Vector<double>.Count;
-        var stride = (metrics + w - 1) / w * w;
-        // Padded copy so each row is a whole number of vectors.
-        var padded = new double[rows * stride];
         var means = new double[metrics];
         for (var i = 0; i < rows; i++)
         {
             for (var m = 0; m < metrics; m++)
             {
-                var v = values[(i * metrics) + m];
-                padded[(i * stride) + m] = v;
-                means[m] += v;
+                means[m] += values[(i * metrics) + m];
             }
         }
         for (var m = 0; m < metrics; m++)
@@ -115,22 +136,120 @@ public static class Bootstrap
         {
             throw new ArgumentException($"indices holds {indices.Length} entries, fewer than {rows} × {replicates}", nameof(indices));
         }
-        var reps = new double[metrics * replicates];
-        var acc = new double[stride];
-        var p = padded.AsSpan();
+        indices = indices[..(rows * replicates)];
+        if (indices.IndexOfAnyExceptInRange(0, rows - 1) >= 0)
+        {
+            throw new ArgumentException($"indices holds an entry outside [0, {rows})", nameof(indices));
+        }
+        var reps = new double[metrics * replicates]; // column m's replicate means at [m × replicates, (m + 1) × replicates)
+        if (vectorized)
+        {
+            ReplicateSumsAvx(values, rows, metrics, indices, replicates, reps);
+        }
+        else
+        {
+            ReplicateSumsScalar(values, rows, metrics, indices, replicates, reps);
+        }
+        var alpha = 1 - level;
+        for (var m = 0; m < metrics; m++)
+        {
+            var s = reps.AsSpan(m * replicates, replicates);
+            var (lo, hi) = QuantilesBySelection(s, alpha / 2, 1 - (alpha / 2));
+            result[m] = new MeanCi(means[m], lo, hi);
+        }
+        return result;
+    }
+
+    /// <summary>Columns per register block of the vector kernel (three <see cref="Vector256{T}"/> of doubles).</summary>
+    private const int Block = 12;
+
+    /// <summary>Replicates summed at once by the vector kernel (independent add chains hide the add latency).</summary>
+    private const int Interleave = 4;
+
+    private static unsafe void ReplicateSumsAvx(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double[] reps)
+    {
+        // Row-major copy padded to a whole number of 12-column blocks (padding columns are zero and ignored).
+        var blocks = (metrics + Block - 1) / Block;
+        var stride = blocks * Block;
+        var padded = new double[rows * stride];
+        for (var i = 0; i < rows; i++)
+        {
+            values.Slice(i * metrics, metrics).CopyTo(padded.AsSpan(i * stride, metrics));
+        }
+        var sums = stackalloc double[Interleave * Block];
+        fixed (double* p0 = padded)
+        fixed (int* ix0 = indices)
+        {
+            for (var blk = 0; blk < blocks; blk++)
+            {
+                var p = p0 + (blk * Block);
+                for (var b = 0; b < replicates; b += Interleave)
+                {
+                    // Replicates past the end reuse the last one's draws; their sums are not stored.
+                    var d0 = ix0 + ((long)Math.Min(b, replicates - 1) * rows);
+                    var d1 = ix0 + ((long)Math.Min(b + 1, replicates - 1) * rows);
+                    var d2 = ix0 + ((long)Math.Min(b + 2, replicates - 1) * rows);
+                    var d3 = ix0 + ((long)Math.Min(b + 3, replicates - 1) * rows);
+                    Vector256<double> a0 = default, a1 = default, a2 = default;
+                    Vector256<double> b0 = default, b1 = default, b2 = default;
+                    Vector256<double> c0 = default, c1 = default, c2 = default;
+                    Vector256<double> e0 = default, e1 = default, e2 = default;
+                    for (var d = 0; d < rows; d++)
+                    {
+                        var r0 = p + ((long)d0[d] * stride);
+                        var r1 = p + ((long)d1[d] * stride);
+                        var r2 = p + ((long)d2[d] * stride);
+                        var r3 = p + ((long)d3[d] * stride);
+                        a0 += Vector256.Load(r0);
+                        a1 += Vector256.Load(r0 + 4);
+                        a2 += Vector256.Load(r0 + 8);
+                        b0 += Vector256.Load(r1);
+                        b1 += Vector256.Load(r1 + 4);
+                        b2 += Vector256.Load(r1 + 8);
+                        c0 += Vector256.Load(r2);
+                        c1 += Vector256.Load(r2 + 4);
+                        c2 += Vector256.Load(r2 + 8);
+                        e0 += Vector256.Load(r3);
+                        e1 += Vector256.Load(r3 + 4);
+                        e2 += Vector256.Load(r3 + 8);
+                    }
+                    a0.Store(sums);
+                    a1.Store(sums + 4);
+                    a2.Store(sums + 8);
+                    b0.Store(sums + 12);
+                    b1.Store(sums + 16);
+                    b2.Store(sums + 20);
+                    c0.Store(sums + 24);
+                    c1.Store(sums + 28);
+                    c2.Store(sums + 32);
+                    e0.Store(sums + 36);
+                    e1.Store(sums + 40);
+                    e2.Store(sums + 44);
+                    for (var j = 0; j < Interleave && b + j < replicates; j++)
+                    {
+                        for (var c = 0; c < Block && (blk * Block) + c < metrics; c++)
+                        {
+                            reps[(((blk * Block) + c) * replicates) + b + j] = sums[(j * Block) + c] / rows;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void ReplicateSumsScalar(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double[] reps)
+    {
+        var acc = new double[metrics];
         for (var b = 0; b < replicates; b++)
         {
             Array.Clear(acc);
-            var accSpan = acc.AsSpan();
             var draw = indices.Slice(b * rows, rows);
             for (var d = 0; d < rows; d++)
             {
-                var idx = draw[d];
-                var row = p.Slice(idx * stride, stride);
-                for (var o = 0; o < stride; o += w)
+                var row = values.Slice(draw[d] * metrics, metrics);
+                for (var m = 0; m < metrics; m++)
                 {
-                    var a = new Vector<double>(accSpan[o..]);
-                    (a + new Vector<double>(row[o..])).CopyTo(accSpan[o..]);
+                    acc[m] += row[m];
                 }
             }
             for (var m = 0; m < metrics; m++)
@@ -138,14 +257,109 @@ public static class Bootstrap
                 reps[(m * replicates) + b] = acc[m] / rows;
             }
         }
-        var alpha = 1 - level;
-        for (var m = 0; m < metrics; m++)
+    }
+
+    /// <summary>
+    /// Hyndman–Fan type-7 quantiles <paramref name="qLow"/> ≤ <paramref name="qHigh"/> of <paramref name="data"/>,
+    /// equal to <see cref="Quantile"/> of the sorted data; reorders <paramref name="data"/> (partial sort).
+    /// </summary>
+    internal static (double Low, double High) QuantilesBySelection(Span<double> data, double qLow, double qHigh)
+    {
+        var upTo = 0;
+        var low = SelectQuantile(data, ref upTo, qLow);
+        var high = SelectQuantile(data, ref upTo, qHigh);
+        return (low, high);
+    }
+
+    /// <summary>Type-7 quantile q of <paramref name="data"/>, whose first <paramref name="selectedUpTo"/> elements are already its smallest ones (in any order); advances it.</summary>
+    private static double SelectQuantile(Span<double> data, ref int selectedUpTo, double q)
+    {
+        var n = data.Length;
+        var h = (n - 1) * q;
+        var lo = (int)Math.Floor(h);
+        var hi = Math.Min(lo + 1, n - 1);
+        if (lo < selectedUpTo)
         {
-            var s = reps.AsSpan(m * replicates, replicates);
-            s.Sort();
-            result[m] = new MeanCi(means[m], Quantile(s, alpha / 2), Quantile(s, 1 - (alpha / 2)));
+            throw new ArgumentException("quantiles must be requested in increasing order", nameof(q));
         }
-        return result;
+        Select(data[selectedUpTo..], lo - selectedUpTo);
+        selectedUpTo = lo;
+        var vLo = data[lo];
+        // After selecting rank lo every later element is ≥ it, so rank lo + 1 is the minimum of the rest.
+        var vHi = hi == lo ? vLo : Min(data[(lo + 1)..]);
+        return vLo + ((h - lo) * (vHi - vLo));
+    }
+
+    private static double Min(ReadOnlySpan<double> s)
+    {
+        var m = s[0];
+        for (var i = 1; i < s.Length; i++)
+        {
+            if (s[i] < m)
+            {
+                m = s[i];
+            }
+        }
+        return m;
+    }
+
+    /// <summary>Quickselect (median-of-three, Hoare partition): afterwards <paramref name="s"/>[k] is the k-th smallest, smaller ones before it, larger ones after it.</summary>
+    private static void Select(Span<double> s, int k)
+    {
+        int lo = 0, hi = s.Length - 1;
+        while (hi > lo)
+        {
+            if (hi - lo < 16)
+            {
+                s[lo..(hi + 1)].Sort();
+                return;
+            }
+            var mid = lo + ((hi - lo) / 2);
+            if (s[mid] < s[lo])
+            {
+                (s[mid], s[lo]) = (s[lo], s[mid]);
+            }
+            if (s[hi] < s[lo])
+            {
+                (s[hi], s[lo]) = (s[lo], s[hi]);
+            }
+            if (s[hi] < s[mid])
+            {
+                (s[hi], s[mid]) = (s[mid], s[hi]);
+            }
+            var pivot = s[mid];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (s[i] < pivot)
+                {
+                    i++;
+                }
+                while (pivot < s[j])
+                {
+                    j--;
+                }
+                if (i <= j)
+                {
+                    (s[i], s[j]) = (s[j], s[i]);
+                    i++;
+                    j--;
+                }
+            }
+            // Now [lo, j] ≤ pivot ≤ [i, hi], and every element strictly between j and i equals pivot.
+            if (k <= j)
+            {
+                hi = j;
+            }
+            else if (k >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>
@@ -208,10 +422,13 @@ public static class Bootstrap
         return sorted[lo] + ((h - lo) * (sorted[hi] - sorted[lo]));
     }
 
+    /// <summary>SplitMix64 increment γ.</summary>
+    private const ulong Gamma = 0x9E3779B97F4A7C15UL;
+
     private static uint NextUInt32(ref ulong state)
     {
         // SplitMix64
-        var z = state += 0x9E3779B97F4A7C15UL;
+        var z = state += Gamma;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return (uint)((z ^ (z >> 31)) >> 32);
