@@ -163,8 +163,8 @@ public sealed class AggregationTests
         var values = Enumerable.Range(0, rows * metrics).Select(i => i % metrics == 0 ? rng.NextDouble() : rng.Next(0, 3) / 2.0).ToArray();
         var indices = Bootstrap.ResampleIndices(rows, replicates, 7);
         var expected = ReferenceMeansWithCi(values, rows, metrics, indices, replicates);
-        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.95, vectorized: true));
-        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.95, vectorized: false));
+        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.95, vectorized: true, indicesChecked: false));
+        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.95, vectorized: false, indicesChecked: false));
         Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, replicates, 7));
         var level80 = ReferenceMeansWithCi(values, rows, metrics, indices, replicates, 0.8);
         Assert.Equal(level80, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.8));

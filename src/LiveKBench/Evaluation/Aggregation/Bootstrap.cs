@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.Intrinsics;
 
 namespace LiveKBench.Evaluation.Aggregation;
@@ -43,7 +44,7 @@ public static class Bootstrap
     /// <returns>One <see cref="MeanCi"/> per column.</returns>
     /// <exception cref="ArgumentException">The matrix is smaller than rows × metrics, or a parameter is out of range.</exception>
     public static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, int replicates = DefaultReplicates, ulong seed = DefaultSeed, double level = 0.95)
-        => MeansWithCi(values, rows, metrics, ResampleIndices(rows, replicates, seed), replicates, level);
+        => MeansWithCi(values, rows, metrics, ResampleIndices(rows, replicates, seed), replicates, level, Vector256.IsHardwareAccelerated, indicesChecked: true);
 
     /// <summary>
     /// The resampling indices <see cref="MeansWithCi(ReadOnlySpan{double}, int, int, int, ulong, double)"/> draws for
@@ -56,19 +57,28 @@ public static class Bootstrap
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(replicates);
         var idx = new int[checked(rows * replicates)];
+        FillResampleIndices(idx, rows, seed);
+        return idx;
+    }
+
+    /// <summary>Writes the first <paramref name="indices"/>.Length entries of <see cref="ResampleIndices"/>'s stream for (<paramref name="rows"/>, <paramref name="seed"/>) into <paramref name="indices"/> (e.g. a pooled array).</summary>
+    internal static void FillResampleIndices(int[] indices, int rows, ulong seed) => FillResampleIndices(indices, indices.Length, rows, seed);
+
+    /// <summary>As <see cref="FillResampleIndices(int[], int, ulong)"/> for the first <paramref name="count"/> entries.</summary>
+    internal static void FillResampleIndices(int[] indices, int count, int rows, ulong seed)
+    {
         // SplitMix64 is a counter-based generator (state i = seed + i × γ), so chunks are filled independently
         // and the stream is the same as drawing it sequentially.
         const int chunk = 1 << 16;
-        var chunks = (idx.Length + chunk - 1) / chunk;
+        var chunks = (count + chunk - 1) / chunk;
         if (chunks <= 1)
         {
-            FillIndices(idx, 0, idx.Length, rows, seed);
+            FillIndices(indices, 0, count, rows, seed);
         }
         else
         {
-            Parallel.For(0, chunks, c => FillIndices(idx, c * chunk, Math.Min(chunk, idx.Length - (c * chunk)), rows, seed));
+            Parallel.For(0, chunks, c => FillIndices(indices, c * chunk, Math.Min(chunk, count - (c * chunk)), rows, seed));
         }
-        return idx;
     }
 
     private static void FillIndices(int[] idx, int start, int count, int rows, ulong seed)
@@ -90,10 +100,15 @@ public static class Bootstrap
     /// </remarks>
     /// <exception cref="ArgumentException">Bad sizes or level, or an index outside [0, rows).</exception>
     public static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double level = 0.95)
-        => MeansWithCi(values, rows, metrics, indices, replicates, level, Vector256.IsHardwareAccelerated);
+        => MeansWithCi(values, rows, metrics, indices, replicates, level, Vector256.IsHardwareAccelerated, indicesChecked: false);
 
-    /// <summary>As the public overload; <paramref name="vectorized"/> = false forces the scalar kernel (tests compare both).</summary>
-    internal static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double level, bool vectorized)
+    /// <summary>
+    /// As the public overload. <paramref name="vectorized"/> = false forces the scalar kernel (tests compare both);
+    /// <paramref name="indicesChecked"/> = true skips the range check of <paramref name="indices"/>, for callers
+    /// that pass <see cref="ResampleIndices"/>'s output for the same <paramref name="rows"/> (the vector kernel
+    /// reads unchecked, so an index out of range would read outside the matrix).
+    /// </summary>
+    internal static MeanCi[] MeansWithCi(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double level, bool vectorized, bool indicesChecked)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(metrics, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -137,25 +152,34 @@ public static class Bootstrap
             throw new ArgumentException($"indices holds {indices.Length} entries, fewer than {rows} × {replicates}", nameof(indices));
         }
         indices = indices[..(rows * replicates)];
-        if (indices.IndexOfAnyExceptInRange(0, rows - 1) >= 0)
+        if (!indicesChecked && indices.IndexOfAnyExceptInRange(0, rows - 1) >= 0)
         {
             throw new ArgumentException($"indices holds an entry outside [0, {rows})", nameof(indices));
         }
-        var reps = new double[metrics * replicates]; // column m's replicate means at [m × replicates, (m + 1) × replicates)
-        if (vectorized)
+        // Column m's replicate means at [m × replicates, (m + 1) × replicates). Pooled: the leaderboard calls this
+        // once per configuration, and fresh large arrays would land on the large-object heap each time.
+        var reps = ArrayPool<double>.Shared.Rent(metrics * replicates);
+        try
         {
-            ReplicateSumsAvx(values, rows, metrics, indices, replicates, reps);
+            if (vectorized)
+            {
+                ReplicateSumsAvx(values, rows, metrics, indices, replicates, reps);
+            }
+            else
+            {
+                ReplicateSumsScalar(values, rows, metrics, indices, replicates, reps);
+            }
+            var alpha = 1 - level;
+            for (var m = 0; m < metrics; m++)
+            {
+                var s = reps.AsSpan(m * replicates, replicates);
+                var (lo, hi) = QuantilesBySelection(s, alpha / 2, 1 - (alpha / 2));
+                result[m] = new MeanCi(means[m], lo, hi);
+            }
         }
-        else
+        finally
         {
-            ReplicateSumsScalar(values, rows, metrics, indices, replicates, reps);
-        }
-        var alpha = 1 - level;
-        for (var m = 0; m < metrics; m++)
-        {
-            var s = reps.AsSpan(m * replicates, replicates);
-            var (lo, hi) = QuantilesBySelection(s, alpha / 2, 1 - (alpha / 2));
-            result[m] = new MeanCi(means[m], lo, hi);
+            ArrayPool<double>.Shared.Return(reps);
         }
         return result;
     }
@@ -169,68 +193,86 @@ public static class Bootstrap
     private static unsafe void ReplicateSumsAvx(ReadOnlySpan<double> values, int rows, int metrics, ReadOnlySpan<int> indices, int replicates, double[] reps)
     {
         // Row-major copy padded to a whole number of 12-column blocks (padding columns are zero and ignored).
+        // Rows start on 32-byte boundaries (96-byte rows from a 64-byte aligned start): no load straddles a cache
+        // line (a third faster than the array's own 8- or 16-byte alignment). The start is found inside `fixed`.
         var blocks = (metrics + Block - 1) / Block;
         var stride = blocks * Block;
-        var padded = new double[rows * stride];
-        for (var i = 0; i < rows; i++)
+        var buffer = ArrayPool<double>.Shared.Rent((rows * stride) + 8);
+        try
         {
-            values.Slice(i * metrics, metrics).CopyTo(padded.AsSpan(i * stride, metrics));
-        }
-        var sums = stackalloc double[Interleave * Block];
-        fixed (double* p0 = padded)
-        fixed (int* ix0 = indices)
-        {
-            for (var blk = 0; blk < blocks; blk++)
+            fixed (double* buf = buffer)
+            fixed (int* ix0 = indices)
             {
-                var p = p0 + (blk * Block);
-                for (var b = 0; b < replicates; b += Interleave)
+                var skip = (int)((64 - ((nint)buf & 63)) & 63) / sizeof(double);
+                var padded = buffer.AsSpan(skip, rows * stride);
+                padded.Clear();
+                for (var i = 0; i < rows; i++)
                 {
-                    // Replicates past the end reuse the last one's draws; their sums are not stored.
-                    var d0 = ix0 + ((long)Math.Min(b, replicates - 1) * rows);
-                    var d1 = ix0 + ((long)Math.Min(b + 1, replicates - 1) * rows);
-                    var d2 = ix0 + ((long)Math.Min(b + 2, replicates - 1) * rows);
-                    var d3 = ix0 + ((long)Math.Min(b + 3, replicates - 1) * rows);
-                    Vector256<double> a0 = default, a1 = default, a2 = default;
-                    Vector256<double> b0 = default, b1 = default, b2 = default;
-                    Vector256<double> c0 = default, c1 = default, c2 = default;
-                    Vector256<double> e0 = default, e1 = default, e2 = default;
-                    for (var d = 0; d < rows; d++)
+                    values.Slice(i * metrics, metrics).CopyTo(padded.Slice(i * stride, metrics));
+                }
+                SumBlocks(buf + skip, stride, blocks, rows, metrics, ix0, replicates, reps);
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The register kernel: for each 12-column block and each group of four replicates, sums the drawn rows in draw order.</summary>
+    private static unsafe void SumBlocks(double* p0, int stride, int blocks, int rows, int metrics, int* ix0, int replicates, double[] reps)
+    {
+        var sums = stackalloc double[Interleave * Block];
+        for (var blk = 0; blk < blocks; blk++)
+        {
+            var p = p0 + (blk * Block);
+            for (var b = 0; b < replicates; b += Interleave)
+            {
+                // Replicates past the end reuse the last one's draws; their sums are not stored.
+                var d0 = ix0 + ((long)Math.Min(b, replicates - 1) * rows);
+                var d1 = ix0 + ((long)Math.Min(b + 1, replicates - 1) * rows);
+                var d2 = ix0 + ((long)Math.Min(b + 2, replicates - 1) * rows);
+                var d3 = ix0 + ((long)Math.Min(b + 3, replicates - 1) * rows);
+                Vector256<double> a0 = default, a1 = default, a2 = default;
+                Vector256<double> b0 = default, b1 = default, b2 = default;
+                Vector256<double> c0 = default, c1 = default, c2 = default;
+                Vector256<double> e0 = default, e1 = default, e2 = default;
+                for (var d = 0; d < rows; d++)
+                {
+                    var r0 = p + ((long)d0[d] * stride);
+                    var r1 = p + ((long)d1[d] * stride);
+                    var r2 = p + ((long)d2[d] * stride);
+                    var r3 = p + ((long)d3[d] * stride);
+                    a0 += Vector256.Load(r0);
+                    a1 += Vector256.Load(r0 + 4);
+                    a2 += Vector256.Load(r0 + 8);
+                    b0 += Vector256.Load(r1);
+                    b1 += Vector256.Load(r1 + 4);
+                    b2 += Vector256.Load(r1 + 8);
+                    c0 += Vector256.Load(r2);
+                    c1 += Vector256.Load(r2 + 4);
+                    c2 += Vector256.Load(r2 + 8);
+                    e0 += Vector256.Load(r3);
+                    e1 += Vector256.Load(r3 + 4);
+                    e2 += Vector256.Load(r3 + 8);
+                }
+                a0.Store(sums);
+                a1.Store(sums + 4);
+                a2.Store(sums + 8);
+                b0.Store(sums + 12);
+                b1.Store(sums + 16);
+                b2.Store(sums + 20);
+                c0.Store(sums + 24);
+                c1.Store(sums + 28);
+                c2.Store(sums + 32);
+                e0.Store(sums + 36);
+                e1.Store(sums + 40);
+                e2.Store(sums + 44);
+                for (var j = 0; j < Interleave && b + j < replicates; j++)
+                {
+                    for (var c = 0; c < Block && (blk * Block) + c < metrics; c++)
                     {
-                        var r0 = p + ((long)d0[d] * stride);
-                        var r1 = p + ((long)d1[d] * stride);
-                        var r2 = p + ((long)d2[d] * stride);
-                        var r3 = p + ((long)d3[d] * stride);
-                        a0 += Vector256.Load(r0);
-                        a1 += Vector256.Load(r0 + 4);
-                        a2 += Vector256.Load(r0 + 8);
-                        b0 += Vector256.Load(r1);
-                        b1 += Vector256.Load(r1 + 4);
-                        b2 += Vector256.Load(r1 + 8);
-                        c0 += Vector256.Load(r2);
-                        c1 += Vector256.Load(r2 + 4);
-                        c2 += Vector256.Load(r2 + 8);
-                        e0 += Vector256.Load(r3);
-                        e1 += Vector256.Load(r3 + 4);
-                        e2 += Vector256.Load(r3 + 8);
-                    }
-                    a0.Store(sums);
-                    a1.Store(sums + 4);
-                    a2.Store(sums + 8);
-                    b0.Store(sums + 12);
-                    b1.Store(sums + 16);
-                    b2.Store(sums + 20);
-                    c0.Store(sums + 24);
-                    c1.Store(sums + 28);
-                    c2.Store(sums + 32);
-                    e0.Store(sums + 36);
-                    e1.Store(sums + 40);
-                    e2.Store(sums + 44);
-                    for (var j = 0; j < Interleave && b + j < replicates; j++)
-                    {
-                        for (var c = 0; c < Block && (blk * Block) + c < metrics; c++)
-                        {
-                            reps[(((blk * Block) + c) * replicates) + b + j] = sums[(j * Block) + c] / rows;
-                        }
+                        reps[(((blk * Block) + c) * replicates) + b + j] = sums[(j * Block) + c] / rows;
                     }
                 }
             }
@@ -265,10 +307,70 @@ public static class Bootstrap
     /// </summary>
     internal static (double Low, double High) QuantilesBySelection(Span<double> data, double qLow, double qHigh)
     {
+        var n = data.Length;
+        var (lowRank, _) = Ranks(n, qLow);
+        var (highRank, _) = Ranks(n, qHigh);
+        const int MaxTracked = 64;
+        if (lowRank + 2 <= MaxTracked && n - highRank <= MaxTracked)
+        {
+            return QuantilesOfTails(data, qLow, qHigh, lowRank + 2, n - highRank);
+        }
         var upTo = 0;
         var low = SelectQuantile(data, ref upTo, qLow);
         var high = SelectQuantile(data, ref upTo, qHigh);
         return (low, high);
+    }
+
+    private static (int Lo, int Hi) Ranks(int n, double q)
+    {
+        var lo = (int)Math.Floor((n - 1) * q);
+        return (lo, Math.Min(lo + 1, n - 1));
+    }
+
+    /// <summary>
+    /// Quantiles whose ranks lie within the <paramref name="small"/> smallest and <paramref name="large"/> largest
+    /// values (the usual 2.5 %/97.5 % of 1,000 replicates): one pass keeping both tails sorted by insertion.
+    /// </summary>
+    private static (double Low, double High) QuantilesOfTails(ReadOnlySpan<double> data, double qLow, double qHigh, int small, int large)
+    {
+        var n = data.Length;
+        small = Math.Min(small, n);
+        large = Math.Min(large, n);
+        Span<double> lo = stackalloc double[small]; // ascending: lo[r] = rank r
+        Span<double> hi = stackalloc double[large]; // descending: hi[r] = rank n − 1 − r
+        int nLo = 0, nHi = 0;
+        foreach (var v in data)
+        {
+            if (nLo < small || v < lo[nLo - 1])
+            {
+                var i = nLo < small ? nLo++ : nLo - 1;
+                while (i > 0 && v < lo[i - 1])
+                {
+                    lo[i] = lo[i - 1];
+                    i--;
+                }
+                lo[i] = v;
+            }
+            if (nHi < large || v > hi[nHi - 1])
+            {
+                var i = nHi < large ? nHi++ : nHi - 1;
+                while (i > 0 && v > hi[i - 1])
+                {
+                    hi[i] = hi[i - 1];
+                    i--;
+                }
+                hi[i] = v;
+            }
+        }
+        double At(ReadOnlySpan<double> lo, ReadOnlySpan<double> hi, int rank) => rank < lo.Length ? lo[rank] : hi[n - 1 - rank];
+        double Interpolate(ReadOnlySpan<double> lo, ReadOnlySpan<double> hi, double q)
+        {
+            var h = (n - 1) * q;
+            var (r0, r1) = Ranks(n, q);
+            var v0 = At(lo, hi, r0);
+            return v0 + ((h - r0) * (At(lo, hi, r1) - v0));
+        }
+        return (Interpolate(lo, hi, qLow), Interpolate(lo, hi, qHigh));
     }
 
     /// <summary>Type-7 quantile q of <paramref name="data"/>, whose first <paramref name="selectedUpTo"/> elements are already its smallest ones (in any order); advances it.</summary>
