@@ -18,7 +18,10 @@ namespace LiveKBench.Evaluation.Aggregation;
 /// <see cref="LeaderboardDirtyCell"/> in the writer's own transaction. <see cref="Refresh"/> recomputes exactly
 /// those cells from the run and evaluation tables and clears them, under the write lock, so a cell is never read
 /// while a write that changed it is not reflected: either the write's dirty row is visible and the cell is
-/// recomputed first, or the write is not visible yet.
+/// recomputed first, or the write is not visible yet. The triggers are part of the schema, so writers outside
+/// kbench (the sqlite3 shell, scripts) fire them too; the one gap is a row that INSERT OR REPLACE deletes on a
+/// connection without <c>PRAGMA recursive_triggers = ON</c> (SQLite then skips DELETE triggers), which kbench's own
+/// connections set (<see cref="StoreFactory"/>).
 /// </para>
 /// <para>
 /// Cell data (<see cref="LeaderboardCell.Data"/>), little-endian, runs in run order (batch, run index, id):
