@@ -1,6 +1,8 @@
 // Evaluation benchmark: leaderboard query time on synthetic rows and localization throughput on real patches.
 // Usage: dotnet run -c Release --project bench/LiveKBench.Eval.Bench -- [--bugs 1000] [--configs 20] [--runs 5]
-//        [--repo GIT --commit C --patch FILE]... (repeat --patch; pairs of --commit/--patch are matched in order)
+//        [--keep DIR] (build the synthetic workspace there once and reuse it) [--skip-leaderboard]
+//        [--cli PATH/kbench.dll] (also time whole `kbench leaderboard` processes on the synthetic workspace)
+//        [--repo GIT --commit C --patch FILE]... (localization; repeat --patch; pairs of --commit/--patch are matched in order)
 //        [--analyses 120] [--out bench/results/evaluation.md]
 using System.Diagnostics;
 using System.Globalization;
@@ -10,6 +12,7 @@ using LiveKBench.Arena.Store;
 using LiveKBench.Evaluation.Aggregation;
 using LiveKBench.Evaluation.Localization;
 using LiveKBench.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 var argsList = args.ToList();
@@ -90,19 +93,22 @@ if (!argsList.Contains("--skip-leaderboard"))
     Line("");
     Line(reuse ? $"Synthetic SQLite workspace reused from {root}." : $"Synthetic SQLite workspace built in {setup.TotalSeconds:F1} s (EF Core inserts; not part of the measurement).");
     Line("");
-    string Median(List<(double Wall, double Cpu)> xs)
+    static double Med(IEnumerable<double> xs)
     {
-        var w = xs.Select(x => x.Wall).Order().ToList();
-        var c = xs.Select(x => x.Cpu).Order().ToList();
-        return $"{w[w.Count / 2]:F1} | {c[c.Count / 2]:F1} | {w[0]:F1}";
+        var s = xs.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
     }
-    List<(double, double)> Measure(int n, Action a)
+    string Median(List<(double Wall, double Cpu)> xs) => $"{Med(xs.Select(x => x.Wall)):F1} | {Med(xs.Select(x => x.Cpu)):F1} | {xs.Min(x => x.Wall):F1}";
+    // n timed runs of `a` after one untimed warm-up; `before` runs untimed ahead of each.
+    List<(double Wall, double Cpu)> Measure(int n, Action? before, Action a)
     {
+        before?.Invoke();
         a();
         var list = new List<(double, double)>();
         var proc = Process.GetCurrentProcess();
         for (var i = 0; i < n; i++)
         {
+            before?.Invoke();
             proc.Refresh();
             var cpu0 = proc.TotalProcessorTime;
             var t = Stopwatch.StartNew();
@@ -115,23 +121,143 @@ if (!argsList.Contains("--skip-leaderboard"))
     }
     using (var db = ws.OpenStore())
     {
-        var load = Measure(10, () => Leaderboard.LoadRuns(db, null, 1));
+        var loadStart = File.ReadAllText("/proc/loadavg").Trim();
+        var conn = (SqliteConnection)db.Database.GetDbConnection();
+        void Sql(string sql)
+        {
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.ExecuteNonQuery();
+        }
+        long Scalar(string sql)
+        {
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+        var k3 = new LeaderboardOptions { K = 3 };
+        var rngOrder = new Random(2);
+        // What the migration does to an existing workspace: every (configuration, bug) dirty.
+        void MarkAllDirty()
+        {
+            Sql("DELETE FROM LeaderboardDirtyCells");
+            Sql("INSERT INTO LeaderboardDirtyCells (AgentConfigurationId, BugId) SELECT DISTINCT AgentConfigurationId, BugId FROM AgentRuns");
+        }
+        var dirtyAtOpen = Scalar("SELECT count(*) FROM LeaderboardDirtyCells");
+        var firstQuery = Stopwatch.StartNew();
+        Leaderboard.Query(db, k3, out var firstRefreshed);
+        var firstMs = firstQuery.Elapsed.TotalMilliseconds;
+
+        // Correctness first: the cell path must give exactly what the run tables give.
+        var fromCells = Leaderboard.Query(db, k3, out var warmRefreshed).ToJson();
+        var fromRuns = Leaderboard.QueryFromRuns(db, k3).ToJson();
+        var identical = fromCells == fromRuns && warmRefreshed == 0;
+
+        var cold = Measure(10, () => { MarkAllDirty(); }, () => Leaderboard.Query(db, k3, out _));
+        var warm = Measure(20, null, () =>
+        {
+            Leaderboard.Query(db, k3, out var r);
+            if (r != 0)
+            {
+                throw new InvalidOperationException($"warm query refreshed {r} cells");
+            }
+        });
+        var warmNoCi = Measure(20, null, () => Leaderboard.Query(db, new LeaderboardOptions { K = 3, Replicates = 0 }));
+
+        // Incremental: 100 new judge evaluations (a second judge) on runs of 100 different cells, then the query.
+        Sql("INSERT OR IGNORE INTO JudgeConfigurations (Name, Prompt, ModelConfigName, Votes) VALUES ('judge-b', 'p', 'm', 5)");
+        var judgeB = Scalar("SELECT Id FROM JudgeConfigurations WHERE Name = 'judge-b'");
+        Sql($"DELETE FROM JudgeEvaluations WHERE JudgeConfigurationId = {judgeB}"); // from an earlier run of this benchmark
+        Leaderboard.Query(db, k3);
+        var runsByCell = new List<List<int>>();
+        using (var cmd = conn.CreateCommand())
+        {
+            cmd.CommandText = "SELECT Id, AgentConfigurationId, BugId FROM AgentRuns ORDER BY AgentConfigurationId, BugId, Batch, RunIndex, Id";
+            using var reader = cmd.ExecuteReader();
+            (int, string)? last = null;
+            while (reader.Read())
+            {
+                var key = (reader.GetInt32(1), reader.GetString(2));
+                if (key != last)
+                {
+                    runsByCell.Add([]);
+                    last = key;
+                }
+                runsByCell[^1].Add(reader.GetInt32(0));
+            }
+        }
+        var cellOrder = Enumerable.Range(0, runsByCell.Count).OrderBy(_ => rngOrder.Next()).ToArray();
+        var round = 0;
+        var refreshedCells = new List<int>();
+        void Add100()
+        {
+            var ids = Enumerable.Range(round * 100, 100).Select(i => runsByCell[cellOrder[i % cellOrder.Length]][i / cellOrder.Length % runsPer]);
+            Sql($"""
+                INSERT INTO JudgeEvaluations (JudgeConfigurationId, AgentRunId, DeveloperPatchId, Status, Outcome, YesCount, NoCount, ErrorCount, DollarCost, UpdatedTime, Attempts)
+                SELECT {judgeB}, r.Id, d.Id, 'done', 'equivalent', 5, 0, 0, 0, '2026-01-01', 0
+                FROM AgentRuns r JOIN DeveloperPatches d ON d.BugId = r.BugId
+                WHERE r.Id IN ({string.Join(",", ids)})
+                """);
+            round++;
+        }
+        var incremental = Measure(15, Add100, () =>
+        {
+            Leaderboard.Query(db, k3, out var r);
+            refreshedCells.Add(r);
+        });
+        var incrementalRefreshed = refreshedCells.Skip(1).Order().ToList();
+
+        // Reference and breakdown.
+        var fromRunsTimes = Measure(5, null, () => Leaderboard.QueryFromRuns(db, k3));
         var runsLoaded = Leaderboard.LoadRuns(db, null, 1);
         var bugIds = runsLoaded.Select(r => r.BugId).Distinct().ToList();
         var cfgInfos = db.AgentConfigurations.AsNoTracking().Select(c => new ConfigInfo(c.Id, c.Name, c.Model)).ToList();
-        var compute0 = Measure(10, () => Leaderboard.Compute(runsLoaded, bugIds, cfgInfos, 3, replicates: 0));
-        var compute1000 = Measure(10, () => Leaderboard.Compute(runsLoaded, bugIds, cfgInfos, 3, replicates: 1000));
-        var full = Measure(10, () => Leaderboard.Query(db, new LeaderboardOptions { K = 3 }));
-        var fullNoCi = Measure(10, () => Leaderboard.Query(db, new LeaderboardOptions { K = 3, Replicates = 0 }));
-        Line($"Machine load while measuring: {File.ReadAllText("/proc/loadavg").Trim()} (load average on {Environment.ProcessorCount} cores; wall times scale with it, CPU times less so).");
+        var compute0 = Measure(10, null, () => Leaderboard.Compute(runsLoaded, bugIds, cfgInfos, 3, replicates: 0));
+        var compute1000 = Measure(10, null, () => Leaderboard.Compute(runsLoaded, bugIds, cfgInfos, 3, replicates: 1000));
+        var cellCount = Scalar("SELECT count(*) FROM LeaderboardCells");
+        var cellBytes = Scalar("SELECT sum(length(Data)) FROM LeaderboardCells");
+        var loadEnd = File.ReadAllText("/proc/loadavg").Trim();
+
+        Line($"Machine load (1/5/15-minute load average on {Environment.ProcessorCount} cores, then running/total tasks) at the start: {loadStart}; at the end: {loadEnd}. Wall times scale with it; CPU times (all threads of this process) much less.");
         Line("");
-        Line("| step (10 warm runs) | wall ms (median) | CPU ms, all threads (median) | wall ms (best) |");
-        Line("|---|---:|---:|---:|");
-        Line($"| load: four sequential-scan SQL queries (runs, crash, judge, localization), {runsLoaded.Count:N0} runs, joined in memory | {Median(load):F1} |");
-        Line($"| aggregate in memory, k=3, no bootstrap | {Median(compute0):F1} |");
-        Line($"| aggregate in memory, k=3, 1,000 bootstrap replicates × 12 metrics × {configs} configs | {Median(compute1000):F1} |");
-        Line($"| **`kbench leaderboard --k 3` end to end (query + aggregate + CIs)** | **{Median(full):F1}** |");
-        Line($"| end to end with `--replicates 0` (no CIs) | {Median(fullNoCi):F1} |");
+        Line($"Store: {runsLoaded.Count:N0} agent runs, {cellCount:N0} leaderboard cells ({cellBytes / 1024.0 / 1024.0:F1} MiB of cell data). "
+            + $"First query after the migration (all {dirtyAtOpen:N0} cells dirty): {firstMs:F0} ms wall, {firstRefreshed:N0} cells computed. "
+            + $"Cell path and run-table path give identical JSON: **{(identical ? "yes" : "NO")}**.");
+        Line("");
+        Line("| `Leaderboard.Query`, k = 3, 1,000 bootstrap replicates unless noted | runs | wall ms (median) | CPU ms (median) | wall ms (best) |");
+        Line("|---|---:|---:|---:|---:|");
+        Line($"| **(a) warm: no dirty cell (every query after the first, until the next write)** | {warm.Count} | **{Median(warm)}** |");
+        Line($"| (a') warm, `--replicates 0` (no CIs) | {warmNoCi.Count} | {Median(warmNoCi)} |");
+        var refreshedText = incrementalRefreshed.Min() == incrementalRefreshed.Max() ? $"{incrementalRefreshed.Min()}" : $"{incrementalRefreshed.Min()}–{incrementalRefreshed.Max()}";
+        Line($"| (b) after 100 new judge-evaluation rows: refresh {refreshedText} cells through the indexes, then the query | {incremental.Count} | {Median(incremental)} |");
+        Line($"| (c) cold: every cell dirty (first query after the migration): scan the run and evaluation tables, rewrite {cellCount:N0} cells, then the query | {cold.Count} | {Median(cold)} |");
+        Line($"| run-table path `Leaderboard.QueryFromRuns` (loads {runsLoaded.Count:N0} runs + their evaluations as the query did before the cells; new bootstrap) | {fromRunsTimes.Count} | {Median(fromRunsTimes)} |");
+        if (Arg("--cli") is { } cli)
+        {
+            // Whole processes: .NET start-up, EF model building and JIT included (what a user waits for).
+            // CPU: the children's user + system time (getrusage RUSAGE_CHILDREN).
+            var procs = new List<(double Wall, double Cpu)>();
+            for (var i = 0; i < 11; i++)
+            {
+                var cpu0 = ChildCpuMs();
+                var t = Stopwatch.StartNew();
+                using var p = Process.Start(new ProcessStartInfo("dotnet", ["exec", cli, "--workspace", root, "leaderboard", "--k", "3", "--json"]) { RedirectStandardOutput = true })!;
+                p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                var wall = t.Elapsed.TotalMilliseconds;
+                if (p.ExitCode != 0)
+                {
+                    throw new InvalidOperationException($"kbench leaderboard exited with {p.ExitCode}");
+                }
+                if (i > 0)
+                {
+                    procs.Add((wall, ChildCpuMs() - cpu0));
+                }
+            }
+            Line($"| whole `kbench leaderboard --k 3 --json` process (warm cells; .NET start-up, EF model building and JIT included) | {procs.Count} | {Median(procs)} |");
+        }
+        Line($"| in memory only: aggregate loaded runs, no bootstrap | {compute0.Count} | {Median(compute0)} |");
+        Line($"| in memory only: aggregate loaded runs, 1,000 replicates × 12 metrics × {configs} configurations | {compute1000.Count} | {Median(compute1000)} |");
         Line("");
     }
     if (keep is null)
@@ -232,4 +358,29 @@ if (argsList.Contains("--probe"))
             Console.WriteLine($"{t2.Elapsed.TotalMilliseconds,8:F1} ms  {m,7} rows  raw sqlite3_step  {sum}");
         }
     }
+}
+
+static double ChildCpuMs()
+{
+    if (Native.getrusage(-1 /* RUSAGE_CHILDREN */, out var u) != 0)
+    {
+        return double.NaN;
+    }
+    return ((u.UserSec + u.SystemSec) * 1000.0) + ((u.UserUsec + u.SystemUsec) / 1000.0);
+}
+
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal struct RUsage
+{
+    public long UserSec;
+    public long UserUsec;
+    public long SystemSec;
+    public long SystemUsec;
+    public long Rest0, Rest1, Rest2, Rest3, Rest4, Rest5, Rest6, Rest7, Rest8, Rest9, Rest10, Rest11, Rest12, Rest13;
+}
+
+internal static partial class Native
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    internal static partial int getrusage(int who, out RUsage usage);
 }

@@ -94,6 +94,125 @@ public sealed class AggregationTests
         Assert.Equal(MeanCi.Empty, Bootstrap.MeansWithCi([], 0, 3)[2]);
     }
 
+    /// <summary>The bootstrap as first written (scalar sums in draw order, full sort, type-7 quantiles): the reference the optimised kernels must match exactly.</summary>
+    private static MeanCi[] ReferenceMeansWithCi(double[] values, int rows, int metrics, int[] indices, int replicates, double level = 0.95)
+    {
+        var result = new MeanCi[metrics];
+        var means = new double[metrics];
+        for (var i = 0; i < rows; i++)
+        {
+            for (var m = 0; m < metrics; m++)
+            {
+                means[m] += values[(i * metrics) + m];
+            }
+        }
+        for (var m = 0; m < metrics; m++)
+        {
+            means[m] /= rows;
+        }
+        var reps = new double[metrics][];
+        for (var m = 0; m < metrics; m++)
+        {
+            reps[m] = new double[replicates];
+        }
+        var acc = new double[metrics];
+        for (var b = 0; b < replicates; b++)
+        {
+            Array.Clear(acc);
+            for (var d = 0; d < rows; d++)
+            {
+                var idx = indices[(b * rows) + d];
+                for (var m = 0; m < metrics; m++)
+                {
+                    acc[m] += values[(idx * metrics) + m];
+                }
+            }
+            for (var m = 0; m < metrics; m++)
+            {
+                reps[m][b] = acc[m] / rows;
+            }
+        }
+        static double Q(double[] sorted, double q)
+        {
+            var h = (sorted.Length - 1) * q;
+            var lo = (int)Math.Floor(h);
+            var hi = Math.Min(lo + 1, sorted.Length - 1);
+            return sorted[lo] + ((h - lo) * (sorted[hi] - sorted[lo]));
+        }
+        var alpha = 1 - level;
+        for (var m = 0; m < metrics; m++)
+        {
+            Array.Sort(reps[m]);
+            result[m] = replicates == 0 ? new MeanCi(means[m], means[m], means[m]) : new MeanCi(means[m], Q(reps[m], alpha / 2), Q(reps[m], 1 - (alpha / 2)));
+        }
+        return result;
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(7, 1, 5)]
+    [InlineData(200, 1, 1000)]
+    [InlineData(50, 3, 7)]
+    [InlineData(300, 12, 1001)]
+    [InlineData(40, 13, 99)]
+    [InlineData(25, 24, 10)]
+    public void BootstrapKernelsMatchTheReferenceExactly(int rows, int metrics, int replicates)
+    {
+        var rng = new Random((rows * 31) + metrics);
+        // Ties on purpose (scores from a small set, as leaderboard scores are), plus arbitrary values in one column.
+        var values = Enumerable.Range(0, rows * metrics).Select(i => i % metrics == 0 ? rng.NextDouble() : rng.Next(0, 3) / 2.0).ToArray();
+        var indices = Bootstrap.ResampleIndices(rows, replicates, 7);
+        var expected = ReferenceMeansWithCi(values, rows, metrics, indices, replicates);
+        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.95, vectorized: true, indicesChecked: false));
+        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.95, vectorized: false, indicesChecked: false));
+        Assert.Equal(expected, Bootstrap.MeansWithCi(values, rows, metrics, replicates, 7));
+        var level80 = ReferenceMeansWithCi(values, rows, metrics, indices, replicates, 0.8);
+        Assert.Equal(level80, Bootstrap.MeansWithCi(values, rows, metrics, indices, replicates, 0.8));
+    }
+
+    [Fact]
+    public void ResampleIndicesAreTheSequentialSplitMix64Stream()
+    {
+        // Large enough to be filled in parallel chunks; must equal drawing one after another.
+        const int rows = 1000, replicates = 300;
+        var idx = Bootstrap.ResampleIndices(rows, replicates, 12345);
+        var state = 12345UL;
+        for (var i = 0; i < idx.Length; i++)
+        {
+            var z = state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            var u = (uint)((z ^ (z >> 31)) >> 32);
+            Assert.Equal((int)((u * (ulong)rows) >> 32), idx[i]);
+        }
+    }
+
+    [Fact]
+    public void QuantilesBySelectionEqualSortedQuantiles()
+    {
+        var rng = new Random(3);
+        foreach (var n in new[] { 1, 2, 3, 17, 40, 1000, 1001 })
+        {
+            foreach (var distinct in new[] { 1, 2, 5, 1_000_000 })
+            {
+                var data = Enumerable.Range(0, n).Select(_ => (double)rng.Next(distinct)).ToArray();
+                var sorted = data.Order().ToArray();
+                foreach (var (lo, hi) in new[] { (0.025, 0.975), (0.0, 1.0), (0.5, 0.5), (0.1, 0.9) })
+                {
+                    var copy = (double[])data.Clone();
+                    var (l, h) = Bootstrap.QuantilesBySelection(copy, lo, hi);
+                    Assert.Equal(Bootstrap.Quantile(sorted, lo), l);
+                    Assert.Equal(Bootstrap.Quantile(sorted, hi), h);
+                    Assert.Equal(sorted, copy.Order().ToArray()); // a permutation of the input
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void BootstrapRejectsIndicesOutOfRange()
+        => Assert.Throws<ArgumentException>(() => Bootstrap.MeansWithCi([1.0, 2.0], 2, 1, [0, 2], 1));
+
     private static RunScore Run(int id, int cfg, string bug, int batch, int idx, RunOutcome o, double epr = 0, double fi = 0, double fn = 0)
         => new(id, cfg, bug, batch, idx, o, o == RunOutcome.Resolved ? 1 : 0, epr, fi, fn);
 

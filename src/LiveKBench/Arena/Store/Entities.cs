@@ -780,3 +780,47 @@ public sealed class GymJobStage : IRetryable
     /// <inheritdoc/>
     public string? FailureReason { get; set; }
 }
+
+/// <summary>
+/// Derived data of the leaderboard: the scores of every run of one (agent configuration, bug), so the
+/// leaderboard reads one row per cell instead of every run and evaluation. Maintained by
+/// <c>LiveKBench.Evaluation.Aggregation.LeaderboardCells</c>; never edit by hand. A cell exists only while
+/// its configuration has at least one run on the bug.
+/// </summary>
+public sealed class LeaderboardCell
+{
+    /// <summary>The configuration (no foreign key: cells are derived and refreshed through <see cref="LeaderboardDirtyCell"/>).</summary>
+    public int AgentConfigurationId { get; set; }
+
+    /// <summary>The bug.</summary>
+    public required string BugId { get; set; }
+
+    /// <summary>Number of runs (≥ 1).</summary>
+    public int Runs { get; set; }
+
+    /// <summary>
+    /// Per-run scores in run order (batch, run index, id), in the binary layout documented on
+    /// <c>LeaderboardCells</c>: outcome, file and function IoU per run, and per judge configuration its
+    /// number of finished evaluations and which runs it found equivalent.
+    /// </summary>
+    public required byte[] Data { get; set; }
+}
+
+/// <summary>
+/// A (configuration, bug) whose <see cref="LeaderboardCell"/> may be stale. Rows are added by SQLite triggers
+/// on every insert, delete and relevant update of agent runs and of crash, judge and localization evaluations
+/// (migration LeaderboardCells), and removed when the leaderboard recomputes the cell. No unique constraint
+/// (the triggers skip keys already present), so no conflict clause of the statement that fired a trigger can
+/// make the trigger fail.
+/// </summary>
+public sealed class LeaderboardDirtyCell
+{
+    /// <summary>Row id.</summary>
+    public int Id { get; set; }
+
+    /// <summary>The configuration.</summary>
+    public int AgentConfigurationId { get; set; }
+
+    /// <summary>The bug.</summary>
+    public required string BugId { get; set; }
+}

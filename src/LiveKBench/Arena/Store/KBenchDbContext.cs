@@ -74,6 +74,12 @@ public sealed class KBenchDbContext : DbContext
     /// <summary>Gym job stages.</summary>
     public DbSet<GymJobStage> GymJobStages => Set<GymJobStage>();
 
+    /// <summary>Leaderboard cells: per (configuration, bug) run scores, derived from runs and evaluations.</summary>
+    public DbSet<LeaderboardCell> LeaderboardCells => Set<LeaderboardCell>();
+
+    /// <summary>Leaderboard cells to recompute (filled by triggers).</summary>
+    public DbSet<LeaderboardDirtyCell> LeaderboardDirtyCells => Set<LeaderboardDirtyCell>();
+
     /// <inheritdoc/>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -179,6 +185,8 @@ public sealed class KBenchDbContext : DbContext
             b.HasIndex(x => x.Status);
         });
         modelBuilder.Entity<GymJobStage>().HasIndex(x => new { x.GymJobId, x.Index }).IsUnique();
+        modelBuilder.Entity<LeaderboardCell>().HasKey(x => new { x.AgentConfigurationId, x.BugId });
+        modelBuilder.Entity<LeaderboardDirtyCell>().HasIndex(x => new { x.AgentConfigurationId, x.BugId });
     }
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(

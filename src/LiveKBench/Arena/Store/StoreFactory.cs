@@ -14,6 +14,12 @@ public static class StoreFactory
     /// <summary>How long a writer waits for another process's write transaction, in seconds.</summary>
     public const int BusyTimeoutSeconds = 120;
 
+    /// <summary>
+    /// Rows that an INSERT OR REPLACE deletes fire the DELETE triggers only with this setting (per connection); the
+    /// leaderboard's staleness triggers (<see cref="LeaderboardDirtyCell"/>) need them.
+    /// </summary>
+    private const string RecursiveTriggers = "PRAGMA recursive_triggers = ON;";
+
     private static readonly HashSet<string> Migrated = new(StringComparer.Ordinal);
 
     /// <summary>Connection string for the SQLite file at <paramref name="databasePath"/>.</summary>
@@ -46,6 +52,7 @@ public static class StoreFactory
                 db.Database.OpenConnection();
                 db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
                 db.Database.ExecuteSqlRaw($"PRAGMA busy_timeout={BusyTimeoutSeconds * 1000};");
+                db.Database.ExecuteSqlRaw(RecursiveTriggers);
                 db.Database.Migrate();
             }
             catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
@@ -62,6 +69,7 @@ public static class StoreFactory
         {
             db.Database.OpenConnection();
             db.Database.ExecuteSqlRaw($"PRAGMA busy_timeout={BusyTimeoutSeconds * 1000};");
+            db.Database.ExecuteSqlRaw(RecursiveTriggers);
         }
         return db;
     }

@@ -191,35 +191,144 @@ public static class Leaderboard
     /// <summary>Number of bootstrapped columns: crr, epr, fileIou, functionIou × (mean, pass@k, mean@k).</summary>
     internal const int Columns = 12;
 
-    /// <summary>Loads the needed columns (one SQL query over the store) and computes the leaderboard.</summary>
+    /// <summary>
+    /// Computes the leaderboard from the store's <see cref="LeaderboardCell"/> table (one row per configuration
+    /// and bug): first recomputes the cells that writes since the last query made stale (see
+    /// <see cref="LeaderboardCells"/>; this writes to the store), then reads every cell in one transaction.
+    /// When the write lock is not free within <see cref="LeaderboardCells.RefreshLockWaitSeconds"/> s, or the
+    /// context already has a transaction, it computes from the run and evaluation tables instead
+    /// (<see cref="QueryFromRuns"/>: same result, slower).
+    /// </summary>
     /// <exception cref="LeaderboardException">Unknown dataset or judge.</exception>
     /// <exception cref="ArgumentOutOfRangeException">K &lt; 1 or negative replicates.</exception>
-    public static LeaderboardResult Query(KBenchDbContext db, LeaderboardOptions options)
+    public static LeaderboardResult Query(KBenchDbContext db, LeaderboardOptions options) => Query(db, options, out _);
+
+    /// <summary>As <see cref="Query(KBenchDbContext, LeaderboardOptions)"/>; <paramref name="refreshedCells"/> is the number of cells recomputed first, or −1 when the result was computed from the run tables.</summary>
+    /// <exception cref="LeaderboardException">Unknown dataset or judge.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">K &lt; 1 or negative replicates.</exception>
+    public static LeaderboardResult Query(KBenchDbContext db, LeaderboardOptions options, out int refreshedCells)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.K, 1);
-        var (datasetId, datasetName) = ResolveDataset(db, options.Dataset);
-        var (judgeId, judgeName) = ResolveJudge(db, options.Judge);
-        var runs = LoadRuns(db, datasetId, judgeId);
-        List<string> bugs;
-        if (datasetId is { } dsId)
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Replicates);
+        refreshedCells = -1;
+        if (db.Database.CurrentTransaction is not null)
         {
-            bugs = [.. db.DatasetMembers.AsNoTracking().Where(m => m.DatasetId == dsId).Select(m => m.BugId).Distinct()];
+            return QueryFromRuns(db, options);
         }
-        else
+        var snapshot = LeaderboardCells.ReadFresh(db, conn => ReadCellSnapshot(db, conn, options), out var refreshed);
+        if (snapshot is null)
         {
-            bugs = [.. runs.Select(r => r.BugId).Distinct()];
+            return QueryFromRuns(db, options);
         }
-        var configIds = runs.Select(r => r.AgentConfigurationId).Distinct().ToHashSet();
-        var configs = db.AgentConfigurations.AsNoTracking()
-            .Select(c => new ConfigInfo(c.Id, c.Name, c.Model))
-            .AsEnumerable()
-            .Where(c => configIds.Contains(c.Id))
-            .ToList();
-        return Compute(runs, bugs, configs, options.K, options.Replicates, options.Seed, datasetName, judgeName);
+        refreshedCells = refreshed;
+        return ComputeFromCells(snapshot, options);
     }
 
     /// <summary>
-    /// Computes the leaderboard from run scores (no store access; used by <see cref="Query"/> and by tests).
+    /// The reference computation: loads every run and evaluation (<see cref="LoadRuns"/>, in one read
+    /// transaction) and aggregates them with <see cref="Compute"/>. Gives the same result as
+    /// <see cref="Query(KBenchDbContext, LeaderboardOptions)"/> without using or refreshing the cell table.
+    /// </summary>
+    /// <exception cref="LeaderboardException">Unknown dataset or judge.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">K &lt; 1 or negative replicates.</exception>
+    public static LeaderboardResult QueryFromRuns(KBenchDbContext db, LeaderboardOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.K, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Replicates);
+        var (runs, bugs, configs, datasetName, judgeName) = LeaderboardCells.InReadTransaction(db, () =>
+        {
+            var (datasetId, datasetName) = ResolveDataset(db, options.Dataset);
+            var (judgeId, judgeName) = ResolveJudge(db, options.Judge);
+            var runs = LoadRuns(db, datasetId, judgeId);
+            List<string> bugs;
+            if (datasetId is { } dsId)
+            {
+                bugs = [.. db.DatasetMembers.AsNoTracking().Where(m => m.DatasetId == dsId).Select(m => m.BugId).Distinct()];
+            }
+            else
+            {
+                bugs = [.. runs.Select(r => r.BugId).Distinct()];
+            }
+            var configIds = runs.Select(r => r.AgentConfigurationId).Distinct().ToHashSet();
+            var configs = db.AgentConfigurations.AsNoTracking()
+                .Select(c => new ConfigInfo(c.Id, c.Name, c.Model))
+                .AsEnumerable()
+                .Where(c => configIds.Contains(c.Id))
+                .ToList();
+            return (runs, bugs, configs, datasetName, judgeName);
+        });
+        return Compute(runs, bugs, configs, options.K, options.Replicates, options.Seed, datasetName, judgeName);
+    }
+
+    /// <summary>What a cell-based query reads inside its transaction.</summary>
+    private sealed record CellSnapshot(string? DatasetName, string? JudgeName, List<ConfigInfo> Configs, LeaderboardCells.ScanResult Scan);
+
+    private static CellSnapshot ReadCellSnapshot(KBenchDbContext db, Microsoft.Data.Sqlite.SqliteConnection conn, LeaderboardOptions options)
+    {
+        var (datasetId, datasetName) = ResolveDataset(db, options.Dataset);
+        int? judgeId = null;
+        string? judgeName = null;
+        var judgeGiven = !string.IsNullOrWhiteSpace(options.Judge);
+        if (judgeGiven)
+        {
+            (judgeId, judgeName) = ResolveJudge(db, options.Judge);
+        }
+        List<string>? members = datasetId is { } dsId
+            ? [.. db.DatasetMembers.AsNoTracking().Where(m => m.DatasetId == dsId).Select(m => m.BugId).Distinct().AsEnumerable().Order(StringComparer.Ordinal)]
+            : null;
+        var configs = db.AgentConfigurations.AsNoTracking().Select(c => new ConfigInfo(c.Id, c.Name, c.Model)).ToList();
+        var scan = LeaderboardCells.Scan(conn, configs, members, options.K, judgeGiven ? judgeId : null);
+        if (!judgeGiven)
+        {
+            // Default judge as ResolveJudge picks it: most finished evaluations over the whole store (every
+            // judge evaluation belongs to a run, hence to a cell), ties by name.
+            if (scan.JudgeDone.Count > 0)
+            {
+                var names = db.JudgeConfigurations.AsNoTracking().Select(x => new { x.Id, x.Name }).ToDictionary(x => x.Id, x => x.Name);
+                var pick = scan.JudgeDone.OrderByDescending(d => d.Value).ThenBy(d => names.GetValueOrDefault(d.Key) ?? "", StringComparer.Ordinal).ThenBy(d => d.Key).First();
+                (judgeId, judgeName) = (pick.Key, names.GetValueOrDefault(pick.Key));
+            }
+            scan.UseJudge(judgeId);
+        }
+        return new CellSnapshot(datasetName, judgeName, configs, scan);
+    }
+
+    private static LeaderboardResult ComputeFromCells(CellSnapshot snap, LeaderboardOptions options)
+    {
+        using var scan = snap.Scan;
+        var k = options.K;
+        var bugs = scan.Bugs;
+        var ranked = Enumerable.Range(0, snap.Configs.Count).Where(ci => scan.Configs[ci] is not null).ToArray();
+        var rows = new LeaderboardRow[ranked.Length];
+        // Pooled (4 MB for 1,000 bugs × 1,000 replicates): a fresh array per query would cost a full GC each time.
+        var count = checked(bugs.Length * options.Replicates);
+        var indices = System.Buffers.ArrayPool<int>.Shared.Rent(count);
+        Bootstrap.FillResampleIndices(indices, count, bugs.Length, options.Seed);
+        Parallel.For(0, ranked.Length, r =>
+        {
+            var cv = scan.Configs[ranked[r]]!;
+            var incomplete = new List<IncompleteBug>();
+            for (var b = 0; b < bugs.Length; b++)
+            {
+                if (cv.Runs[b] < k)
+                {
+                    incomplete.Add(new IncompleteBug(bugs[b], cv.Runs[b]));
+                }
+            }
+            rows[r] = BuildRow(snap.Configs[ranked[r]], cv.Values, bugs.Length, incomplete, cv.Counts, cv.TotalRuns, options.Replicates, indices);
+        });
+        System.Buffers.ArrayPool<int>.Shared.Return(indices);
+        return new LeaderboardResult(snap.DatasetName, k, snap.JudgeName, bugs.Length, options.Replicates, options.Seed, Rank(rows));
+    }
+
+    private static List<LeaderboardRow> Rank(IEnumerable<LeaderboardRow> rows) => rows
+        .OrderByDescending(r => r.PassAtK.Epr.Mean)
+        .ThenByDescending(r => r.PassAtK.Crr.Mean)
+        .ThenBy(r => r.AgentConfig, StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>
+    /// Computes the leaderboard from run scores (no store access; used by <see cref="QueryFromRuns"/> and by tests).
     /// </summary>
     /// <param name="runs">Run scores; runs of bugs outside <paramref name="bugs"/> or of configurations outside <paramref name="configs"/> are ignored.</param>
     /// <param name="bugs">The bug set; every configuration is scored over all of it.</param>
@@ -267,13 +376,12 @@ public static class Leaderboard
         }
         var rows = new LeaderboardRow[configs.Count];
         var indices = Bootstrap.ResampleIndices(orderedBugs.Length, replicates, seed); // shared: paired across configurations
-        Parallel.For(0, configs.Count, ci => rows[ci] = ComputeRow(configs[ci], runsBy[ci], orderedBugs, k, replicates, indices));
-        var ordered = rows
-            .OrderByDescending(r => r.PassAtK.Epr.Mean)
-            .ThenByDescending(r => r.PassAtK.Crr.Mean)
-            .ThenBy(r => r.AgentConfig, StringComparer.Ordinal)
-            .ToList();
-        return new LeaderboardResult(datasetName, k, judgeName, orderedBugs.Length, replicates, seed, ordered);
+        Parallel.For(0, configs.Count, ci =>
+        {
+            var values = PerBugValues(runsBy[ci], orderedBugs, k, out var incomplete, out var counts, out var totalRuns);
+            rows[ci] = BuildRow(configs[ci], values, orderedBugs.Length, incomplete, counts, totalRuns, replicates, indices);
+        });
+        return new LeaderboardResult(datasetName, k, judgeName, orderedBugs.Length, replicates, seed, Rank(rows));
     }
 
     private static readonly Comparison<RunScore> RunOrder = (a, b) =>
@@ -287,14 +395,14 @@ public static class Leaderboard
         return c != 0 ? c : a.RunId.CompareTo(b.RunId);
     };
 
-    private static LeaderboardRow ComputeRow(ConfigInfo config, List<RunScore>?[] byBug, string[] bugs, int k, int replicates, int[] indices)
+    private static LeaderboardRow BuildRow(ConfigInfo config, double[] values, int bugs, List<IncompleteBug> incomplete, int[] counts, int totalRuns, int replicates, int[] indices)
     {
-        var values = PerBugValues(byBug, bugs, k, out var incomplete, out var counts, out var totalRuns);
-        var ci = Bootstrap.MeansWithCi(values, bugs.Length, Columns, indices, replicates);
+        // indices come from Bootstrap.ResampleIndices(bugs, replicates, …): in range by construction.
+        var ci = Bootstrap.MeansWithCi(values, bugs, Columns, indices, replicates, 0.95, System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, indicesChecked: true);
         return new LeaderboardRow(
             config.Name,
             config.Model,
-            bugs.Length,
+            bugs,
             totalRuns,
             ci[0],
             ci[1],
@@ -470,11 +578,7 @@ public static class Leaderboard
         var cid = crash.Col(nameof(CrashResolutionEvaluation.AgentRunId));
         var verdict = crash.Col(nameof(CrashResolutionEvaluation.Verdict));
         using (var cmd = Command(conn, $"""
-            SELECT {cid}, CASE WHEN {verdict} = $notReproduced THEN {(int)RunOutcome.Resolved}
-                               WHEN {verdict} = $reproduced THEN {(int)RunOutcome.Reproduced}
-                               WHEN {verdict} = $compilationError THEN {(int)RunOutcome.CompilationError}
-                               WHEN {verdict} = $bootError THEN {(int)RunOutcome.BootError}
-                               ELSE {(int)RunOutcome.Error} END
+            SELECT {cid}, {OutcomeCase(crash)}
             FROM "{crash.Name}" WHERE {crash.Col(nameof(CrashResolutionEvaluation.Status))} = $done AND {verdict} IS NOT NULL {string.Format(CultureInfo.InvariantCulture, runIdsInDataset, cid)}
             """, datasetId))
         using (var reader = cmd.ExecuteReader())
@@ -534,7 +638,21 @@ public static class Leaderboard
         return result;
     }
 
-    private static DbCommand Command(DbConnection conn, string sql, int? datasetId, int? judgeId = null)
+    /// <summary>SQL expression mapping a crash verdict column to its <see cref="RunOutcome"/> value (any other verdict: error).</summary>
+    internal static string OutcomeCase(TableInfo crash)
+    {
+        var verdict = crash.Col(nameof(CrashResolutionEvaluation.Verdict));
+        return $"""
+            CASE WHEN {verdict} = $notReproduced THEN {(int)RunOutcome.Resolved}
+                 WHEN {verdict} = $reproduced THEN {(int)RunOutcome.Reproduced}
+                 WHEN {verdict} = $compilationError THEN {(int)RunOutcome.CompilationError}
+                 WHEN {verdict} = $bootError THEN {(int)RunOutcome.BootError}
+                 ELSE {(int)RunOutcome.Error} END
+            """;
+    }
+
+    /// <summary>A command over <paramref name="conn"/> with every <c>$name</c> parameter the text uses bound (enum texts as stored).</summary>
+    internal static DbCommand Command(DbConnection conn, string sql, int? datasetId, int? judgeId = null)
     {
         var cmd = conn.CreateCommand();
         cmd.CommandText = sql;
@@ -574,8 +692,13 @@ public static class Leaderboard
         cmd.Parameters.Add(p);
     }
 
-    private sealed record TableInfo(string Name, Microsoft.EntityFrameworkCore.Metadata.IEntityType Entity)
+    /// <summary>An entity's table name and column lookup from the EF model.</summary>
+    /// <param name="Name">Table name.</param>
+    /// <param name="Entity">Entity type.</param>
+    internal sealed record TableInfo(string Name, Microsoft.EntityFrameworkCore.Metadata.IEntityType Entity)
     {
+        /// <summary>Quoted column name of <paramref name="property"/>.</summary>
+        /// <exception cref="InvalidOperationException">Not mapped.</exception>
         public string Col(string property)
         {
             var store = Microsoft.EntityFrameworkCore.Metadata.StoreObjectIdentifier.Table(Name, null);
@@ -584,7 +707,9 @@ public static class Leaderboard
         }
     }
 
-    private static TableInfo Table<T>(KBenchDbContext db)
+    /// <summary>Table of entity <typeparamref name="T"/>.</summary>
+    /// <exception cref="InvalidOperationException">Not mapped.</exception>
+    internal static TableInfo Table<T>(KBenchDbContext db)
     {
         var e = db.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException($"{typeof(T).Name} is not mapped");
         return new TableInfo(e.GetTableName() ?? typeof(T).Name, e);

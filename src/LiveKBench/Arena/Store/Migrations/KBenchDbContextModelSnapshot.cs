@@ -821,6 +821,46 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.ToTable("KcacheEntries");
                 });
 
+            modelBuilder.Entity("LiveKBench.Arena.Store.LeaderboardCell", b =>
+                {
+                    b.Property<int>("AgentConfigurationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BugId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Data")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<int>("Runs")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("AgentConfigurationId", "BugId");
+
+                    b.ToTable("LeaderboardCells");
+                });
+
+            modelBuilder.Entity("LiveKBench.Arena.Store.LeaderboardDirtyCell", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("AgentConfigurationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BugId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AgentConfigurationId", "BugId");
+
+                    b.ToTable("LeaderboardDirtyCells");
+                });
+
             modelBuilder.Entity("LiveKBench.Arena.Store.LocalizationEvaluation", b =>
                 {
                     b.Property<int>("Id")
