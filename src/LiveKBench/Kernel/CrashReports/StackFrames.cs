@@ -83,11 +83,10 @@ internal static class StackFrames
         return false;
     }
 
-    /// <summary>Returns canonical frames (one per stack), raw frames, and whether extraction was ok.</summary>
-    public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, ReadOnlySpan<char> text) =>
-        Extract(spec, new WindowLines(text.ToString()), 0);
-
-    /// <summary>As <see cref="Extract(StackSpec, ReadOnlySpan{char})"/> for the text of <paramref name="window"/> from character <paramref name="index"/> on.</summary>
+    /// <summary>
+    /// Canonical frames (one per stack), raw frames, and whether extraction was ok, for the text of
+    /// <paramref name="window"/> from character <paramref name="index"/> on.
+    /// </summary>
     public static (List<string> Frames, List<string> Raw, bool Ok) Extract(StackSpec spec, WindowLines window, int index)
     {
         var lines = window.From(index);
