@@ -371,8 +371,7 @@ public static class CrashReportParser
     private static Found FindReport(ReadOnlySpan<byte> buf, int startPos, OopsGroup group, Context ctx)
     {
         _ = group;
-        // The report runs to the end of the output (bounded): size the buffer once instead of growing it line by line.
-        var res = new Found { Report = new StringBuilder((int)Math.Min(buf.Length - (long)startPos + 1, 1 << 16)) };
+        var res = new Found();
         var maxPrefix = ctx.IsTask ? 50 : 5;
 
         // Prefix lines: the last maxPrefix lines before the start with the same context.
