@@ -123,4 +123,32 @@ public sealed class StackStartTests
         }
         Assert.True(found > 50, $"random texts with a match: {found}");
     }
+
+    [Fact]
+    public void Stall_anchor_test_agrees_with_the_anchor_regex_on_every_corpus_frame()
+    {
+        // The anchors read as regexes (^ start, $ end) are the definition; IsStallAnchor is the fast form.
+        var reference = new Regex(string.Join("|", Extractors.StallAnchors.Select(a => "(?:" + a + ")")));
+        var frame = new Regex(@"\b([a-zA-Z0-9_]+)(?:\.[a-z0-9_.]+)?\+0x[0-9a-f]+/0x[0-9a-f]+");
+        var names = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "kthread", "kthreadd", "sys_ioctl", "ksys_ioctl", "__sys_connect", "connect", "sys_connectx", "page_fault",
+            "page_fault_oops", "asm_exc_page_fault", "setsockopt", "__sys_setsockopt", "x", "",
+        };
+        foreach (var line in CorpusLines())
+        {
+            foreach (Match m in frame.Matches(line))
+            {
+                names.Add(m.Groups[1].Value);
+            }
+        }
+        var anchors = 0;
+        foreach (var name in names)
+        {
+            var expected = reference.IsMatch(name);
+            Assert.True(expected == Extractors.IsStallAnchor(name), $"{name}: regex says {expected}");
+            anchors += expected ? 1 : 0;
+        }
+        Assert.True(names.Count > 1000 && anchors > 50, $"{names.Count} frame names, {anchors} anchors");
+    }
 }
