@@ -72,6 +72,8 @@ public static class CrashReportParser
         (L("panic: "), Rx.C(@"panic: .*cannot allocate memory")),
     ];
 
+    private static readonly NeedleScanner SuppressionScanner = new(Suppressions.Select(s => Encoding.Latin1.GetString(s.Literal)));
+
     private static byte[] L(string s) => Encoding.Latin1.GetBytes(s);
 
     /// <summary>Parses the first crash report in <paramref name="consoleOutput"/>, or returns null when there is none.</summary>
@@ -231,17 +233,22 @@ public static class CrashReportParser
 
     private static bool IsSuppressed(ReadOnlySpan<byte> output)
     {
-        foreach (var (lit, re) in Suppressions)
+        // One pass for all literals; at each hit, every literal found there is checked (with its regex, if any).
+        var pos = 0;
+        while (pos < output.Length)
         {
-            var pos = 0;
-            while (pos < output.Length)
+            var at = SuppressionScanner.Next(output, pos);
+            if (at < 0)
             {
-                var i = output[pos..].IndexOf(lit);
-                if (i < 0)
+                return false;
+            }
+            var rest = output[at..];
+            foreach (var (lit, re) in Suppressions)
+            {
+                if (!rest.StartsWith(lit))
                 {
-                    break;
+                    continue;
                 }
-                var at = pos + i;
                 if (re is null)
                 {
                     return true;
@@ -251,8 +258,8 @@ public static class CrashReportParser
                 {
                     return true;
                 }
-                pos = le + 1;
             }
+            pos = at + 1;
         }
         return false;
     }
