@@ -151,4 +151,25 @@ public sealed class StackStartTests
         }
         Assert.True(names.Count > 1000 && anchors > 50, $"{names.Count} frame names, {anchors} anchors");
     }
+
+    [Fact]
+    public void Every_corruption_check_marker_match_in_the_corpus_contains_one_of_its_literals()
+    {
+        var matched = 0;
+        foreach (var line in CorpusLines())
+        {
+            foreach (var marker in CrashReportParser.CorruptionStacks)
+            {
+                var m = marker.Regex.Match(line);
+                if (m.Success)
+                {
+                    matched++;
+                    Assert.True(
+                        CrashReportParser.CorruptionStackLiterals.Any(l => m.Value.Contains(l, StringComparison.Ordinal)),
+                        $"'{m.Value}' (from '{line}') contains none of the literals");
+                }
+            }
+        }
+        Assert.True(matched > 500, $"marker matches: {matched}");
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -31,24 +32,41 @@ public static class CrashReportParser
     private static readonly Regex TimestampRe = new(@"\[ *[0-9]+\.[0-9]+\]", RegexOptions.CultureInvariant, Rx.Timeout);
     private static readonly Regex ExecutorRe = new(@" Comm: syz\.([0-9]+)\.([0-9]+) ", RegexOptions.CultureInvariant, Rx.Timeout);
     /// <summary>Stack markers of the corruption check (crash-reports.md §3.10), in order; each finds its leftmost match.</summary>
-    private static readonly (Func<string, Match?> Find, bool Riscv)[] CorruptionStacks =
-    [
-        .. new[]
-        {
-            @"Call (?:T|t)race:", @"Allocated:", @"Allocated by task [0-9]+:", @"Freed:", @"Freed by task [0-9]+:",
-        }.Select(Plain),
-        (new HintedRegex(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:", "backtrace", 2).Find, false),
-        .. new[]
-        {
-            @"Backtrace:", @"Uninit was stored to memory at", @"Uninit was created at", @"Local variable .* created at",
-        }.Select(Plain),
-        (Plain("(?m)" + LinuxOopses.RiscvStart).Find, true),
-    ];
+    internal static readonly CorruptionMarker[] CorruptionStacks = BuildCorruptionStacks();
 
-    private static (Func<string, Match?> Find, bool Riscv) Plain(string pattern)
+    /// <summary>Every match of a <see cref="CorruptionStacks"/> marker contains one of these (checked on the corpus by a test).</summary>
+    internal static readonly string[] CorruptionStackLiterals =
+        ["race:", "Allocated", "Freed", "backtrace", "Backtrace:", "Uninit was ", "Local variable ", "status: "];
+
+    private static readonly SearchValues<string> CorruptionStackNeedles = SearchValues.Create(CorruptionStackLiterals, StringComparison.Ordinal);
+
+    /// <summary>A stack marker of the corruption check: its regex and a finder of its leftmost match.</summary>
+    internal sealed record CorruptionMarker(Regex Regex, Func<string, Match?> Find, bool Riscv);
+
+    private static CorruptionMarker[] BuildCorruptionStacks()
+    {
+        var hinted = new HintedRegex(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:", "backtrace", 2);
+        var riscv = Rx.C("(?m)" + LinuxOopses.RiscvStart);
+        return
+        [
+            .. new[]
+            {
+                @"Call (?:T|t)race:", @"Allocated:", @"Allocated by task [0-9]+:", @"Freed:", @"Freed by task [0-9]+:",
+            }.Select(Plain),
+            new(hinted.Regex, hinted.Find, false),
+            .. new[]
+            {
+                @"Backtrace:", @"Uninit was stored to memory at", @"Uninit was created at", @"Local variable .* created at",
+            }.Select(Plain),
+            // Multiline "^ *" would make .NET try every line start: look for the literal first.
+            new(riscv, text => text.Contains("status: ", StringComparison.Ordinal) ? Rx.Find(riscv, text) : null, true),
+        ];
+    }
+
+    private static CorruptionMarker Plain(string pattern)
     {
         var re = Rx.C(pattern);
-        return (text => Rx.Find(re, text), false);
+        return new(re, text => Rx.Find(re, text), false);
     }
 
     private static readonly (byte[] Literal, Regex? Re)[] Suppressions =
@@ -675,7 +693,7 @@ public static class CrashReportParser
             return "";
         }
         var hasStack = false;
-        foreach (var (find, riscv) in CorruptionStacks)
+        foreach (var (_, find, riscv) in CorruptionStacks)
         {
             var m = find(report);
             if (m is null)
@@ -701,12 +719,15 @@ public static class CrashReportParser
                 end = report.IndexOf('\n', ls);
                 var line = end < 0 ? report[ls..] : report[ls..end];
                 var stop = false;
-                foreach (var (sfind, _) in CorruptionStacks)
+                if (line.AsSpan().IndexOfAny(CorruptionStackNeedles) >= 0)
                 {
-                    if (sfind(line) is not null)
+                    foreach (var marker in CorruptionStacks)
                     {
-                        stop = true;
-                        break;
+                        if (marker.Find(line) is not null)
+                        {
+                            stop = true;
+                            break;
+                        }
                     }
                 }
                 if (stop)
