@@ -142,14 +142,11 @@ internal static class ConsoleLines
         var cut = line.IndexOf("] "u8);
         var from = cut >= 0 ? cut + 2 : 0;
         var rest = line[from..];
-        if (rest.IndexOf("<EOI>"u8) < 0)
+        var q = rest.IndexOf(" ? "u8);
+        if (q >= 0 && rest.IndexOf("<EOI>"u8) < 0)
         {
-            var q = rest.IndexOf(" ? "u8);
-            if (q >= 0)
-            {
-                questionable = true;
-                return (from + q + 2, rest.Length - q - 2);
-            }
+            questionable = true;
+            return (from + q + 2, rest.Length - q - 2);
         }
         if (rest.EndsWith(" (unreliable)"u8))
         {

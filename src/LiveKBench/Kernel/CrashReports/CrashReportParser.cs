@@ -24,6 +24,8 @@ public static class CrashReportParser
     private static readonly OopsGroup[] Groups = LinuxOopses.Groups;
     private static readonly NeedleScanner HeaderScanner = new(Groups.Select(g => g.Header));
     private static readonly NeedleScanner AnyScanner = new(Groups.Select(g => g.Header).Concat(LinuxOopses.InfoWithStack));
+    private static readonly NeedleScanner MarkerScanner = new(
+        ["Disabling lock debugging due to kernel taint", "Sending NMI from CPU", "Kernel panic - not syncing", "WARNING: possible circular locking dependency detected"]);
     private static readonly byte[] ReplayMarker = "** replaying previous printk message **"u8.ToArray();
     private static readonly byte[] PanicMarker = "Kernel panic - not syncing"u8.ToArray();
     private static readonly byte[] VmDisconnected = "serialport: VM disconnected."u8.ToArray();
@@ -432,13 +434,14 @@ public static class CrashReportParser
         var skipText = false;
         var cpuTraceback = false;
         var report = res.Report;
-        var limitForScan = (int)Math.Min(buf.Length, (long)startPos + MaxReportSpan);
-        var nextHit = AnyScanner.Next(buf[..limitForScan], startPos);
-        var pos = startPos;
         var limit = (int)Math.Min(buf.Length, (long)startPos + MaxReportSpan);
+        var nextHit = AnyScanner.Next(buf[..limit], startPos);
+        var pos = startPos;
+        var nextMarker = MarkerScanner.Next(buf[..limit], startPos);
         while (pos < limit)
         {
             var le = ConsoleLines.LineEnd(buf, pos);
+            var lineStart = pos;
             var line = buf[pos..le];
             var isOopsLine = pos == startPos;
             if (nextHit >= 0 && nextHit < le)
@@ -510,7 +513,16 @@ public static class CrashReportParser
             }
             textLines++;
             var skipLine = skipText;
-            if (line.IndexOf("Disabling lock debugging due to kernel taint"u8) >= 0)
+            // The four content markers are looked for only in lines that hold one of them (one multi-needle scan).
+            if (nextMarker >= 0 && nextMarker < lineStart)
+            {
+                nextMarker = MarkerScanner.Next(buf[..limit], lineStart);
+            }
+            if (nextMarker < 0 || nextMarker >= lineStart + line.Length)
+            {
+                // No marker in this line.
+            }
+            else if (line.IndexOf("Disabling lock debugging due to kernel taint"u8) >= 0)
             {
                 skipLine = true;
             }
