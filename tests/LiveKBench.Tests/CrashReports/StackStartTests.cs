@@ -172,4 +172,70 @@ public sealed class StackStartTests
         }
         Assert.True(matched > 500, $"marker matches: {matched}");
     }
+
+    private static string? RegexFrameName(string line)
+    {
+        var m = LinuxOopses.FrameRes[0].Match(line);
+        return m.Success ? m.Groups[1].Value : null;
+    }
+
+    [Fact]
+    public void Hand_matched_frame_line_agrees_with_its_regex_on_every_corpus_line()
+    {
+        var frames = 0;
+        foreach (var raw in CorpusLines())
+        {
+            // The parser matches lines without their console prefix ("[   12.3] "); try both forms.
+            var cut = raw.IndexOf("] ", StringComparison.Ordinal);
+            foreach (var line in cut < 0 ? [raw] : new[] { raw, raw[(cut + 2)..] })
+            {
+                var expected = RegexFrameName(line);
+                Assert.True(expected == StackFrames.PlainFrameName(line), $"line '{line}': regex gives '{expected}'");
+                frames += expected is null ? 0 : 1;
+            }
+        }
+        Assert.True(frames > 10_000, $"frame lines: {frames}");
+    }
+
+    [Fact]
+    public void Hand_matched_frame_line_agrees_with_its_regex_on_random_lines()
+    {
+        var rnd = new Random(11);
+        string[] pieces = ["[<", "[", "<", ">", "]", "] ", " ", "0x", "0", "x", "ff", "A", "g", "_", "foo", ".", "+", "+0x1/0x2", ".isra.0", "(", ")"];
+        var matched = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var sb = new StringBuilder();
+            for (var j = rnd.Next(0, 10); j > 0; j--)
+            {
+                sb.Append(pieces[rnd.Next(pieces.Length)]);
+            }
+            var line = sb.ToString();
+            var expected = RegexFrameName(line);
+            Assert.True(expected == StackFrames.PlainFrameName(line), $"line '{line}': regex gives '{expected}'");
+            matched += expected is null ? 0 : 1;
+        }
+        Assert.True(matched > 500, $"random lines that are frames: {matched}");
+    }
+
+    [Fact]
+    public void Every_frame_regex_match_in_the_corpus_contains_one_of_its_literals()
+    {
+        Assert.Equal(LinuxOopses.StackFrameRes.Length, LinuxOopses.StackFrameLiterals.Length);
+        var matched = new int[LinuxOopses.StackFrameRes.Length];
+        foreach (var line in CorpusLines())
+        {
+            for (var i = 1; i < LinuxOopses.StackFrameRes.Length; i++)
+            {
+                var m = LinuxOopses.StackFrameRes[i].Match(line);
+                if (m.Success)
+                {
+                    matched[i]++;
+                    var literals = LinuxOopses.StackFrameLiterals[i]!;
+                    Assert.True(literals.Any(l => m.Value.Contains(l, StringComparison.Ordinal)), $"'{m.Value}' has none of {string.Join(", ", literals)}");
+                }
+            }
+        }
+        Assert.True(matched.Sum() > 500, $"matches: {string.Join(", ", matched)}");
+    }
 }

@@ -37,6 +37,16 @@ internal static class LinuxOopses
     public static readonly Regex[] StackFrameRes = [.. FrameRes, RipLineRe];
 
     /// <summary>
+    /// For each regex of <see cref="StackFrameRes"/> (same order), literals one of which every match contains, so a line
+    /// with none of them skips that regex; null for the first regex, which <see cref="StackFrames"/> matches by hand
+    /// (both claims are checked on the corpus by tests).
+    /// </summary>
+    public static readonly string[]?[] StackFrameLiterals =
+    [
+        null, [" from "], ["LR is at "], ["PC is at "], ["[<"], ["[<"], ["IP", "pc ", "PC is at", "ELR is at"],
+    ];
+
+    /// <summary>
     /// Lines that start a new stack, each with a literal that every match of its pattern contains (the literal lets
     /// the per-line check skip the regex for the many lines that cannot match; <c>StackStartTests</c> checks each pair).
     /// </summary>

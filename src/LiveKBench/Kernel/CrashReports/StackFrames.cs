@@ -26,21 +26,126 @@ internal static class StackFrames
     public static bool IsFrame(string line) => FindFrame(LinuxOopses.FrameRes, line.Length > MaxLine ? line[..MaxLine] : line) is not null;
 
     /// <summary>
-    /// The match of the first regex of <paramref name="res"/> (in table order) that matches the line, or null. Trying the
-    /// regexes one by one is cheaper than one alternation of all of them: most are anchored or start with a literal, so
-    /// each fails fast.
+    /// The captured names (non-empty groups, in group order) of the first regex of <paramref name="res"/> (in table
+    /// order) that matches the line, or null. <paramref name="res"/> is <see cref="LinuxOopses.FrameRes"/> or
+    /// <see cref="LinuxOopses.StackFrameRes"/>. The first regex, the common "[&lt;pc&gt;] func+0x1/0x2" line, is matched
+    /// by hand (<see cref="PlainFrameName"/>); the others run only on lines holding one of their literals.
     /// </summary>
-    private static Match? FindFrame(Regex[] res, string line)
+    private static string[]? FindFrame(Regex[] res, string line)
     {
-        foreach (var fre in res)
+        if (PlainFrameName(line) is { } name)
         {
-            var fm = Rx.Find(fre, line);
-            if (fm is not null)
+            return [name];
+        }
+        for (var i = 1; i < res.Length; i++)
+        {
+            if (LinuxOopses.StackFrameLiterals[i] is { } literals && !ContainsAny(line, literals))
             {
-                return fm;
+                continue;
+            }
+            if (Rx.Find(res[i], line) is { } m)
+            {
+                return Captures(m);
             }
         }
         return null;
+    }
+
+    private static bool ContainsAny(string line, string[] literals)
+    {
+        foreach (var l in literals)
+        {
+            if (line.Contains(l, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static string[] Captures(Match m)
+    {
+        var names = new List<string>(m.Groups.Count - 1);
+        for (var i = 1; i < m.Groups.Count; i++)
+        {
+            var g = m.Groups[i];
+            if (g.Success && g.Length > 0)
+            {
+                names.Add(g.Value);
+            }
+        }
+        return [.. names];
+    }
+
+    /// <summary>
+    /// Group 1 of <see cref="LinuxOopses.FrameRes"/>[0], <c>^ *(?:{{PC}} ){0,2}{{FUNC}}</c>, or null when it does not
+    /// match: spaces, at most two <c>[&lt;pc&gt;] </c> groups, then a name followed by <c>.</c> or <c>+</c>. No
+    /// backtracking can change the outcome (each piece's successor cannot continue a shorter match), so one left-to-right
+    /// pass gives the regex's answer.
+    /// </summary>
+    internal static string? PlainFrameName(string s)
+    {
+        var p = 0;
+        while (p < s.Length && s[p] == ' ')
+        {
+            p++;
+        }
+        for (var k = 0; k < 2; k++)
+        {
+            var q = SkipPc(s, p);
+            if (q < 0)
+            {
+                break;
+            }
+            p = q;
+        }
+        var start = p;
+        while (p < s.Length && (char.IsAsciiLetterOrDigit(s[p]) || s[p] == '_'))
+        {
+            p++;
+        }
+        if (p == start || p >= s.Length || (s[p] != '.' && s[p] != '+'))
+        {
+            return null;
+        }
+        return s[start..p];
+    }
+
+    /// <summary>End of a <c>\[\&lt;?(?:0x)?[0-9a-f]+\&gt;?\] </c> group at <paramref name="p"/>, or -1.</summary>
+    private static int SkipPc(string s, int p)
+    {
+        if (p >= s.Length || s[p] != '[')
+        {
+            return -1;
+        }
+        p++;
+        if (p < s.Length && s[p] == '<')
+        {
+            p++;
+        }
+        // "0x" then hex digits; without "0x", the "0" would be followed by 'x', which no later piece accepts.
+        if (p + 1 < s.Length && s[p] == '0' && s[p + 1] == 'x')
+        {
+            p += 2;
+        }
+        var digits = p;
+        while (p < s.Length && char.IsAsciiHexDigitLower(s[p]))
+        {
+            p++;
+        }
+        if (p == digits)
+        {
+            return -1;
+        }
+        if (p < s.Length && s[p] == '>')
+        {
+            p++;
+        }
+        if (p + 1 >= s.Length || s[p] != ']' || s[p + 1] != ' ')
+        {
+            return -1;
+        }
+        return p + 2;
     }
 
     /// <summary>True if the frame is in the global skip list (memoised: frame names repeat a lot) or in the format's own list.</summary>
@@ -112,16 +217,13 @@ internal static class StackFrames
         return best;
     }
 
-    private static void Append(List<string> frames, Match m, StackSpec skip)
+    private static void Append(List<string> frames, Match m, StackSpec skip) => Append(frames, Captures(m), skip);
+
+    private static void Append(List<string> frames, string[] captures, StackSpec skip)
     {
-        for (var i = 1; i < m.Groups.Count; i++)
+        foreach (var c in captures)
         {
-            var g = m.Groups[i];
-            if (!g.Success || g.Length == 0)
-            {
-                continue;
-            }
-            var name = Demangler.Filter(g.Value);
+            var name = Demangler.Filter(c);
             if (Skipped(skip, name))
             {
                 continue;
