@@ -128,9 +128,25 @@ internal static class LinuxOopses
 
     private static StackSpec TraceStack(params string[] skip) => new() { Parts = CallTraceStack, ExtraSkip = skip };
 
+    private static readonly string WarnPart = @"(?:" + RipRe + @"|--- interrupt: [0-9a-f]+ at {{FUNC}})";
+
+    private static readonly string[] RipLiterals = ["IP", "pc ", "PC is at", "ELR is at"];
+
+    /// <summary>
+    /// For the common regex parts of stacks (keyed by expanded pattern), literals one of which every match contains, so
+    /// a line holding none of them skips the regex (checked on the corpus by a test).
+    /// </summary>
+    public static readonly Dictionary<string, string[]> PartLiterals = new(StringComparer.Ordinal)
+    {
+        [Rx.Expand(CallTraceRe)] = ["Call Trace:", "Call trace:", "Backtrace:"],
+        [RipLineRe.ToString()] = RipLiterals,
+        [Rx.Expand(WarnPart)] = [.. RipLiterals, "--- interrupt: "],
+        [Rx.Expand(@"at: (?:{{PC}} +)?{{FUNC}}")] = ["at: "],
+    };
+
     private static StackSpec WarnStack(params string[] skip) => new()
     {
-        Parts = [Rx.C(@"(?:" + RipRe + @"|--- interrupt: [0-9a-f]+ at {{FUNC}})"), null],
+        Parts = [Rx.C(WarnPart), null],
         Parts2 = CallTraceStack,
         ExtraSkip = skip,
     };

@@ -271,6 +271,9 @@ internal static class StackFrames
                     Close();
                 }
                 numStacks++;
+                var nextGuard = pi + 1 < parts.Length && parts[pi + 1] is { } following
+                    ? LinuxOopses.PartLiterals.GetValueOrDefault(following.ToString())
+                    : null;
                 for (; li < lines.Length; li++)
                 {
                     var ln = lines[li];
@@ -284,7 +287,8 @@ internal static class StackFrames
                         li++;
                         break;
                     }
-                    if (pi + 1 < parts.Length && parts[pi + 1] is { } next)
+                    if (pi + 1 < parts.Length && parts[pi + 1] is { } next
+                        && (nextGuard is null || ContainsAny(ln, nextGuard)))
                     {
                         var nm = Rx.Find(next, ln);
                         if (nm is not null)
@@ -303,6 +307,7 @@ internal static class StackFrames
             }
             else
             {
+                var guard = LinuxOopses.PartLiterals.GetValueOrDefault(part.ToString());
                 for (; li < lines.Length; li++)
                 {
                     var ln = lines[li];
@@ -312,6 +317,10 @@ internal static class StackFrames
                         ok = false;
                         li++;
                         break;
+                    }
+                    if (guard is not null && !ContainsAny(ln, guard))
+                    {
+                        continue;
                     }
                     var m = Rx.Find(part, ln);
                     if (m is not null)
