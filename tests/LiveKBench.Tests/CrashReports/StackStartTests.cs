@@ -238,4 +238,44 @@ public sealed class StackStartTests
         }
         Assert.True(matched.Sum() > 500, $"matches: {string.Join(", ", matched)}");
     }
+
+    [Theory]
+    [InlineData(@"BUG: KASAN: ([a-z\-]+) in", "BUG: KASAN: ")]
+    [InlineData(@"WARNING: .* at", "WARNING: ")]
+    [InlineData(@"kernel BUG at mm/usercopy\.c", "kernel BUG at mm/usercopy.c")]
+    [InlineData(@"INFO: task hung+", "INFO: task hun")]
+    [InlineData(@"ab{2}", "a")]
+    [InlineData(@"foo|bar", "")]
+    [InlineData(@"(?:foo|bar) x", "")]
+    [InlineData(@"[ab]|c", "")]
+    [InlineData(@"x[|]y", "x")]
+    [InlineData(@"(?i)warning", "")]
+    [InlineData(@"\d+ BUG", "")]
+    [InlineData(@"^BUG", "")]
+    public void Leading_literal_of_a_pattern(string pattern, string expected) =>
+        Assert.Equal(expected, Rx.LeadingLiteral(pattern));
+
+    [Fact]
+    public void Every_title_match_in_the_corpus_starts_with_its_leading_literal()
+    {
+        var dir = SharedData.Path("syzkaller-reports", "linux", "report");
+        var texts = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit))
+            .Select(f => Encoding.Latin1.GetString(CorpusFile.Load(f).Log)).ToList();
+        var formats = LinuxOopses.Groups.SelectMany(g => g.Formats).ToList();
+        Assert.True(formats.Count(f => f.TitleLiteral.Length > 0) > formats.Count / 2, "most formats have a leading literal");
+        var checkedMatches = 0;
+        foreach (var f in formats.Where(f => f.TitleLiteral.Length > 0))
+        {
+            foreach (var text in texts)
+            {
+                var m = f.Title.Match(text);
+                if (m.Success)
+                {
+                    checkedMatches++;
+                    Assert.StartsWith(f.TitleLiteral, m.Value, StringComparison.Ordinal);
+                }
+            }
+        }
+        Assert.True(checkedMatches > 400, $"title matches checked: {checkedMatches}");
+    }
 }

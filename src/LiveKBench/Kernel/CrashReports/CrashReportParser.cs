@@ -583,6 +583,12 @@ public static class CrashReportParser
         WindowLines? windowLines = null;
         foreach (var f in group.Formats)
         {
+            // Once a title matched at startPos, a format can only compete if its leading literal occurs by then.
+            if (startPos < w.Length && f.TitleLiteral.Length > 0
+                && w.AsSpan(0, Math.Min(w.Length, startPos + f.TitleLiteral.Length)).IndexOf(f.TitleLiteral, StringComparison.Ordinal) < 0)
+            {
+                continue;
+            }
             var m = Rx.Find(f.Title, w);
             if (m is null || m.Index > startPos)
             {

@@ -158,6 +158,7 @@ internal static class LinuxOopses
     private static OopsFormat F(string title, string fmt, StackSpec? stack = null, string[]? alt = null, string? report = null, bool noStack = false, bool corrupted = false) => new()
     {
         Title = Rx.C(title),
+        TitleLiteral = Rx.LeadingLiteral(Rx.Expand(title)),
         Report = report is null ? null : Rx.C(report),
         Fmt = fmt,
         Alt = alt ?? [],

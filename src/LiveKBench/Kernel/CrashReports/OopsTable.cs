@@ -25,6 +25,9 @@ internal sealed class OopsFormat
 {
     public required Regex Title { get; init; }
 
+    /// <summary>A literal every <see cref="Title"/> match starts with (<see cref="Rx.LeadingLiteral"/>), or "".</summary>
+    public string TitleLiteral { get; init; } = "";
+
     public Regex? Report { get; init; }
 
     public required string Fmt { get; init; }
@@ -75,6 +78,83 @@ internal static class Rx
         .Replace("{{TASK}}", @"[\s\S]{0,100}?", StringComparison.Ordinal)
         .Replace("[[:space:]]", @"[\t\n\v\f\r ]", StringComparison.Ordinal)
         .Replace("[[:xdigit:]]", "[0-9A-Fa-f]", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A literal every match of <paramref name="pattern"/> (already expanded, no options) starts with, or "" when none
+    /// is evident: the plain and escaped characters before the first regex construct, minus a last character that a
+    /// quantifier follows; "" when the pattern has a top-level alternation.
+    /// </summary>
+    public static string LeadingLiteral(string pattern)
+    {
+        if (HasTopLevelAlternation(pattern))
+        {
+            return "";
+        }
+        var sb = new System.Text.StringBuilder();
+        var i = 0;
+        while (i < pattern.Length)
+        {
+            var c = pattern[i];
+            int next;
+            char lit;
+            if (c == '\\' && i + 1 < pattern.Length && !char.IsAsciiLetterOrDigit(pattern[i + 1]) && pattern[i + 1] is not ('_' or ' '))
+            {
+                lit = pattern[i + 1];
+                next = i + 2;
+            }
+            else if (char.IsAsciiLetterOrDigit(c) || " _:,'\"/=!<>@%&~;-".Contains(c, StringComparison.Ordinal))
+            {
+                lit = c;
+                next = i + 1;
+            }
+            else
+            {
+                break;
+            }
+            if (next < pattern.Length && pattern[next] is '*' or '+' or '?' or '{')
+            {
+                break;
+            }
+            sb.Append(lit);
+            i = next;
+        }
+        return sb.ToString();
+    }
+
+    private static bool HasTopLevelAlternation(string pattern)
+    {
+        var depth = 0;
+        var inClass = false;
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '\\')
+            {
+                i++;
+            }
+            else if (inClass)
+            {
+                inClass = c != ']';
+            }
+            else if (c == '[')
+            {
+                inClass = true;
+            }
+            else if (c == '(')
+            {
+                depth++;
+            }
+            else if (c == ')')
+            {
+                depth--;
+            }
+            else if (c == '|' && depth == 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public static Regex C(string pattern) =>
         new(Expand(pattern), RegexOptions.CultureInvariant | RegexOptions.Compiled, Timeout);
