@@ -6,9 +6,10 @@ using LiveKBench.Tests.Support;
 namespace LiveKBench.Tests.CrashReports;
 
 /// <summary>
-/// The parser's speed-ups rest on two claims that these tests check: every stack-start pattern's matches contain the
-/// literal it is paired with (lines without the literal skip the regex), and <see cref="HintedRegex"/> finds exactly
-/// the match <see cref="Regex.Match(string)"/> finds.
+/// The parser's speed-ups rest on claims that these tests check on the corpus and on random text: every literal guard
+/// (a literal or character each match of a regex must contain) really is contained in every match, so skipping the
+/// regex when the guard fails cannot change a result; hand-written matchers and <see cref="HintedRegex"/> give exactly
+/// the regex's answer.
 /// </summary>
 public sealed class StackStartTests
 {
@@ -277,5 +278,37 @@ public sealed class StackStartTests
             }
         }
         Assert.True(checkedMatches > 400, $"title matches checked: {checkedMatches}");
+    }
+
+    [Fact]
+    public void Title_normaliser_guards_never_skip_a_regex_that_would_match()
+    {
+        // Corpus lines are title-like text with addresses, numbers, IPs and executor names; random text adds the rest.
+        var rnd = new Random(5);
+        string[] pieces = ["syz-executor", "syzkaller", ".", ":", "0x", "10.0.0.1", "7", "abcdef", "12", "1234567", "CPU#", "+0x1f/0x20", " ", "a", "_", "/", "F"];
+        var samples = CorpusLines().Select(l => l.Length > 200 ? l[..200] : l).Distinct().Take(20_000).ToList();
+        for (var i = 0; i < 20_000; i++)
+        {
+            var sb = new StringBuilder();
+            for (var j = rnd.Next(0, 8); j > 0; j--)
+            {
+                sb.Append(pieces[rnd.Next(pieces.Length)]);
+            }
+            samples.Add(sb.ToString());
+        }
+        var matches = new int[TitleRules.Normalisers.Length];
+        foreach (var text in samples)
+        {
+            for (var k = 0; k < TitleRules.Normalisers.Length; k++)
+            {
+                var (re, _, mayMatch) = TitleRules.Normalisers[k];
+                if (re.IsMatch(text))
+                {
+                    matches[k]++;
+                    Assert.True(mayMatch(text), $"normaliser {k} matches '{text}' but its guard says no");
+                }
+            }
+        }
+        Assert.True(matches.All(n => n > 10), $"matches per normaliser: {string.Join(", ", matches)}");
     }
 }

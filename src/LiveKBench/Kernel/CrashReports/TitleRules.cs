@@ -6,18 +6,39 @@ namespace LiveKBench.Kernel.CrashReports;
 /// <summary>Title post-processing: normalisation, sanitising, frame, type (crash-reports.md §3.11, §3.12).</summary>
 internal static class TitleRules
 {
-    private static readonly (Regex Re, string Repl)[] Normalisers =
+    /// <summary>
+    /// Title normalisers, applied in order, each until the title stops changing. <c>MayMatch</c> is a cheap necessary
+    /// condition for a match (a literal or character the regex needs; checked by a test): when it is false the regex
+    /// is not run.
+    /// </summary>
+    internal static readonly (Regex Re, string Repl, Func<string, bool> MayMatch)[] Normalisers =
     [
-        (R(@"syz-executor\.?[0-9]+((/|:)[0-9]+)?"), "syz-executor"),
-        (R(@"syzkaller[0-9]+((/|:)[0-9]+)?"), "syzkaller"),
-        (R(@"([^a-zA-Z0-9])(?:0x)?[0-9a-f]{6,}"), "${1}ADDR"),
-        (R(@"([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})"), "IP"),
-        (R(@"(\.[a-zA-Z0-9_]+)(:[0-9]+)+"), "${1}:LINE"),
-        (R(@"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+"), "${1}"),
-        (R(@"CPU#[0-9]+"), "CPU"),
-        (R(@"([^a-zA-Z0-9_])([0-9]+)([^a-zA-Z0-9_]|\z)"), "${1}NUM${3}"),
-        (R(@"([0-9]+){7,}"), "NUM"),
+        (R(@"syz-executor\.?[0-9]+((/|:)[0-9]+)?"), "syz-executor", t => t.Contains("syz-executor", StringComparison.Ordinal)),
+        (R(@"syzkaller[0-9]+((/|:)[0-9]+)?"), "syzkaller", t => t.Contains("syzkaller", StringComparison.Ordinal)),
+        (R(@"([^a-zA-Z0-9])(?:0x)?[0-9a-f]{6,}"), "${1}ADDR", HasHexRun6),
+        (R(@"([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})"), "IP", t => t.Contains('.')),
+        (R(@"(\.[a-zA-Z0-9_]+)(:[0-9]+)+"), "${1}:LINE", t => t.Contains('.') && t.Contains(':')),
+        (R(@"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+"), "${1}", t => t.Contains("+0x", StringComparison.Ordinal)),
+        (R(@"CPU#[0-9]+"), "CPU", t => t.Contains("CPU#", StringComparison.Ordinal)),
+        (R(@"([^a-zA-Z0-9_])([0-9]+)([^a-zA-Z0-9_]|\z)"), "${1}NUM${3}", HasDigit),
+        (R(@"([0-9]+){7,}"), "NUM", HasDigit),
     ];
+
+    private static bool HasDigit(string t) => t.AsSpan().IndexOfAnyInRange('0', '9') >= 0;
+
+    private static bool HasHexRun6(string t)
+    {
+        var run = 0;
+        foreach (var c in t)
+        {
+            run = char.IsAsciiHexDigitLower(c) ? run + 1 : 0;
+            if (run >= 6)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static readonly Regex FrameRe = R(@"^.* in ((?:<[a-zA-Z0-9_: ]+>)?[a-zA-Z0-9_:]+)");
 
@@ -25,9 +46,9 @@ internal static class TitleRules
 
     public static string Normalise(string title)
     {
-        foreach (var (re, repl) in Normalisers)
+        foreach (var (re, repl, mayMatch) in Normalisers)
         {
-            for (var i = 0; i < 100; i++)
+            for (var i = 0; i < 100 && mayMatch(title); i++)
             {
                 string next;
                 try
