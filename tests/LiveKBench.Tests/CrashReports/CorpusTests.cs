@@ -40,40 +40,13 @@ public sealed class CorpusTests
         return Directory.Exists(dir) ? dir : null;
     }
 
-    private static readonly Lazy<Dictionary<string, string>> KnownFailures = new(() =>
-        File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "CrashReports", "known-failures.txt"))
-            .Where(l => l.Length > 0 && !l.StartsWith('#'))
-            .Select(l => l.Split(' ', 2))
-            .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal));
-
     [Theory]
     [MemberData(nameof(Files))]
     public void CorpusFile_MatchesExpectations(string name)
     {
         var dir = SharedData.Path("syzkaller-reports", "linux", "report");
         Assert.NotEqual(Sentinel, name);
-        if (!KnownFailures.Value.TryGetValue(name, out var gap))
-        {
-            Check(dir, name);
-            return;
-        }
-        try
-        {
-            Check(dir, name);
-        }
-        catch (Xunit.Sdk.XunitException ex)
-        {
-            Assert.Skip($"known parser gap ({gap}): {ex.Message.Split('\n')[0]}");
-        }
-        Assert.Fail($"{name} is listed in CrashReports/known-failures.txt but passes now: remove it from the list");
-    }
-
-    [Fact]
-    public void Known_failures_are_few_and_name_existing_files()
-    {
-        var dir = SharedData.Path("syzkaller-reports", "linux", "report");
-        Assert.All(KnownFailures.Value.Keys, k => Assert.True(File.Exists(Path.Combine(dir, k)), $"{k} is not a corpus file"));
-        Assert.True(KnownFailures.Value.Count <= 1, "the known-failure list may only shrink");
+        Check(dir, name);
     }
 
     private static void Check(string dir, string name)
