@@ -23,9 +23,13 @@ public static class CrashReportParser
 
     private static readonly OopsGroup[] Groups = LinuxOopses.Groups;
     private static readonly NeedleScanner HeaderScanner = new(Groups.Select(g => g.Header));
-    private static readonly NeedleScanner AnyScanner = new(Groups.Select(g => g.Header).Concat(LinuxOopses.InfoWithStack));
-    private static readonly NeedleScanner MarkerScanner = new(
-        ["Disabling lock debugging due to kernel taint", "Sending NMI from CPU", "Kernel panic - not syncing", "WARNING: possible circular locking dependency detected"]);
+    /// <summary>
+    /// Everything the report walk looks for in a line: oops headers, info-with-stack lines and its four content markers.
+    /// One scan points at the lines that may hold one; every other line skips those checks.
+    /// </summary>
+    private static readonly NeedleScanner ReportScanner = new(
+        Groups.Select(g => g.Header).Concat(LinuxOopses.InfoWithStack).Concat(
+        ["Disabling lock debugging due to kernel taint", "Sending NMI from CPU", "Kernel panic - not syncing", "WARNING: possible circular locking dependency detected"]));
     private static readonly byte[] ReplayMarker = "** replaying previous printk message **"u8.ToArray();
     private static readonly byte[] PanicMarker = "Kernel panic - not syncing"u8.ToArray();
     private static readonly byte[] VmDisconnected = "serialport: VM disconnected."u8.ToArray();
@@ -435,16 +439,15 @@ public static class CrashReportParser
         var cpuTraceback = false;
         var report = res.Report;
         var limit = (int)Math.Min(buf.Length, (long)startPos + MaxReportSpan);
-        var nextHit = AnyScanner.Next(buf[..limit], startPos);
+        var nextHit = ReportScanner.Next(buf[..limit], startPos);
         var pos = startPos;
-        var nextMarker = MarkerScanner.Next(buf[..limit], startPos);
         while (pos < limit)
         {
             var le = ConsoleLines.LineEnd(buf, pos);
-            var lineStart = pos;
             var line = buf[pos..le];
             var isOopsLine = pos == startPos;
-            if (nextHit >= 0 && nextHit < le)
+            var lineHasHit = nextHit >= 0 && nextHit < le;
+            if (lineHasHit)
             {
                 var g = MatchOops(line);
                 if (g is not null && !NextLineIsReplay(buf, le))
@@ -482,7 +485,7 @@ public static class CrashReportParser
                         secondReportPos = pos;
                     }
                 }
-                nextHit = le + 1 < limit ? AnyScanner.Next(buf[..limit], le + 1) : -1;
+                nextHit = le + 1 < limit ? ReportScanner.Next(buf[..limit], le + 1) : -1;
             }
             pos = le + 1;
 
@@ -513,14 +516,9 @@ public static class CrashReportParser
             }
             textLines++;
             var skipLine = skipText;
-            // The four content markers are looked for only in lines that hold one of them (one multi-needle scan).
-            if (nextMarker >= 0 && nextMarker < lineStart)
+            if (!lineHasHit)
             {
-                nextMarker = MarkerScanner.Next(buf[..limit], lineStart);
-            }
-            if (nextMarker < 0 || nextMarker >= lineStart + line.Length)
-            {
-                // No marker in this line.
+                // No content marker in this line.
             }
             else if (line.IndexOf("Disabling lock debugging due to kernel taint"u8) >= 0)
             {
