@@ -139,7 +139,7 @@ internal static class ConsoleLines
         {
             return (0, line.Length);
         }
-        var cut = line.IndexOf("] "u8);
+        var cut = FirstStampEnd(line);
         var from = cut >= 0 ? cut + 2 : 0;
         var rest = line[from..];
         var q = rest.IndexOf(" ? "u8);
@@ -154,6 +154,26 @@ internal static class ConsoleLines
             return (from, rest.Length - 13);
         }
         return (from, rest.Length);
+    }
+
+    /// <summary>Index of the first "] " (normally the end of the timestamp, a few bytes in), or -1.</summary>
+    private static int FirstStampEnd(ReadOnlySpan<byte> line)
+    {
+        // A short scalar look at the start beats a vectorised search's set-up on the usual short prefix.
+        var head = Math.Min(line.Length - 1, 40);
+        for (var i = 0; i < head; i++)
+        {
+            if (line[i] == ']' && line[i + 1] == ' ')
+            {
+                return i;
+            }
+        }
+        if (head < 0 || line.Length - 1 <= head)
+        {
+            return -1;
+        }
+        var rest = line[head..].IndexOf("] "u8);
+        return rest < 0 ? -1 : head + rest;
     }
 
     [ThreadStatic]
