@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -40,38 +39,33 @@ public static class CrashReportParser
     /// <summary>Stack markers of the corruption check (crash-reports.md §3.10), in order; each finds its leftmost match.</summary>
     internal static readonly CorruptionMarker[] CorruptionStacks = BuildCorruptionStacks();
 
-    /// <summary>Every match of a <see cref="CorruptionStacks"/> marker contains one of these (checked on the corpus by a test).</summary>
-    internal static readonly string[] CorruptionStackLiterals =
-        ["race:", "Allocated", "Freed", "backtrace", "Backtrace:", "Uninit was ", "Local variable ", "status: "];
-
-    private static readonly SearchValues<string> CorruptionStackNeedles = SearchValues.Create(CorruptionStackLiterals, StringComparison.Ordinal);
-
     /// <summary>A stack marker of the corruption check: its regex and a finder of its leftmost match.</summary>
     internal sealed record CorruptionMarker(Regex Regex, Func<string, Match?> Find, bool Riscv);
 
     private static CorruptionMarker[] BuildCorruptionStacks()
     {
         var hinted = new HintedRegex(@"(?:^|[^k] )backtrace(?: \(crc [0-9a-f]+\))?:", "backtrace", 2);
-        var riscv = Rx.C("(?m)" + LinuxOopses.RiscvStart);
+        var riscv = Rx.Guard(Rx.C("(?m)" + LinuxOopses.RiscvStart), "status: ");
         return
         [
-            .. new[]
-            {
-                @"Call (?:T|t)race:", @"Allocated:", @"Allocated by task [0-9]+:", @"Freed:", @"Freed by task [0-9]+:",
-            }.Select(Plain),
+            Plain(@"Call (?:T|t)race:", "Call Trace:", "Call trace:"),
+            Plain(@"Allocated:", "Allocated:"),
+            Plain(@"Allocated by task [0-9]+:", "Allocated by task "),
+            Plain(@"Freed:", "Freed:"),
+            Plain(@"Freed by task [0-9]+:", "Freed by task "),
             new(hinted.Regex, hinted.Find, false),
-            .. new[]
-            {
-                @"Backtrace:", @"Uninit was stored to memory at", @"Uninit was created at", @"Local variable .* created at",
-            }.Select(Plain),
-            // Multiline "^ *" would make .NET try every line start: look for the literal first.
-            new(riscv, text => text.Contains("status: ", StringComparison.Ordinal) ? Rx.Find(riscv, text) : null, true),
+            Plain(@"Backtrace:", "Backtrace:"),
+            Plain(@"Uninit was stored to memory at", "Uninit was stored to memory at"),
+            Plain(@"Uninit was created at", "Uninit was created at"),
+            Plain(@"Local variable .* created at", "Local variable "),
+            // Multiline "^ *" would make .NET try every line start: the guard looks for the literal first.
+            new(riscv, text => Rx.Find(riscv, text), true),
         ];
     }
 
-    private static CorruptionMarker Plain(string pattern)
+    private static CorruptionMarker Plain(string pattern, params string[] literals)
     {
-        var re = Rx.C(pattern);
+        var re = Rx.Guard(Rx.C(pattern), literals);
         return new(re, text => Rx.Find(re, text), false);
     }
 
@@ -735,15 +729,12 @@ public static class CrashReportParser
                 end = report.IndexOf('\n', ls);
                 var line = end < 0 ? report[ls..] : report[ls..end];
                 var stop = false;
-                if (line.AsSpan().IndexOfAny(CorruptionStackNeedles) >= 0)
+                foreach (var marker in CorruptionStacks)
                 {
-                    foreach (var marker in CorruptionStacks)
+                    if (marker.Find(line) is not null)
                     {
-                        if (marker.Find(line) is not null)
-                        {
-                            stop = true;
-                            break;
-                        }
+                        stop = true;
+                        break;
                     }
                 }
                 if (stop)

@@ -12,8 +12,16 @@ internal static class LinuxOopses
     public const string RiscvStart = @"^ *status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}";
     private const string CallTraceRe = @"Call (?:T|t)race:|Backtrace:";
 
-    private static readonly Regex RipLineRe = Rx.C(
-        @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))");
+    private static readonly string[] RipLiterals = ["IP", "pc ", "PC is at", "ELR is at"];
+
+    /// <summary>The call-trace marker part, shared by the formats (guarded by its literals).</summary>
+    private static readonly Regex CallTrace = Rx.Guard(Rx.C(CallTraceRe), "Call Trace:", "Call trace:", "Backtrace:");
+
+    /// <summary>Lockdep's "at: func+0x.." part, shared by the formats (guarded by its literal).</summary>
+    private static readonly Regex LockAt = Rx.Guard(Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), "at: ");
+
+    private static readonly Regex RipLineRe = Rx.Guard(Rx.C(
+        @"(?:IP|NIP|pc |PC is at|ELR is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[\< *\(null\)\>\] +\(null\)|[0-9]+: +\(null\))"), RipLiterals);
 
     /// <summary>
     /// Frame lines: "[&lt;pc&gt;] func+0x1/0x2", "func+0x1/0x2", ARM "(func) from (func+..)". These are what the corruption
@@ -23,11 +31,11 @@ internal static class LinuxOopses
     public static readonly Regex[] FrameRes =
     [
         Rx.Compiled(@"^ *(?:{{PC}} ){0,2}{{FUNC}}"),
-        Rx.C(@"^ *{{PC}} ?\(([a-zA-Z0-9_]+)(?:\.[a-zA-Z0-9_.]*)?\) from {{PC}} ?\({{FUNC}}"),
-        Rx.C(@"LR is at {{FUNC}}"),
-        Rx.C(@"PC is at {{FUNC}}"),
-        Rx.C(@"^ *(?:{{PC}} )?\[<[0-9a-f]+>\] \(?{{FUNC}}"),
-        Rx.C(@"^ *\[<[0-9a-f]+>\] {{FUNC}}"),
+        Rx.Guard(Rx.C(@"^ *{{PC}} ?\(([a-zA-Z0-9_]+)(?:\.[a-zA-Z0-9_.]*)?\) from {{PC}} ?\({{FUNC}}"), " from "),
+        Rx.Guard(Rx.C(@"LR is at {{FUNC}}"), "LR is at "),
+        Rx.Guard(Rx.C(@"PC is at {{FUNC}}"), "PC is at "),
+        Rx.Guard(Rx.C(@"^ *(?:{{PC}} )?\[<[0-9a-f]+>\] \(?{{FUNC}}"), "[<"),
+        Rx.Guard(Rx.C(@"^ *\[<[0-9a-f]+>\] {{FUNC}}"), "[<"),
     ];
 
     /// <summary>
@@ -35,16 +43,6 @@ internal static class LinuxOopses
     /// function (<c>RIP: 0010:smp_call_function_single+..</c> after <c>apic_timer_interrupt</c>) is a candidate frame.
     /// </summary>
     public static readonly Regex[] StackFrameRes = [.. FrameRes, RipLineRe];
-
-    /// <summary>
-    /// For each regex of <see cref="StackFrameRes"/> (same order), literals one of which every match contains, so a line
-    /// with none of them skips that regex; null for the first regex, which <see cref="StackFrames"/> matches by hand
-    /// (both claims are checked on the corpus by tests).
-    /// </summary>
-    public static readonly string[]?[] StackFrameLiterals =
-    [
-        null, [" from "], ["LR is at "], ["PC is at "], ["[<"], ["[<"], ["IP", "pc ", "PC is at", "ELR is at"],
-    ];
 
     /// <summary>
     /// Lines that start a new stack, each with a literal that every match of its pattern contains (the literal lets
@@ -118,11 +116,11 @@ internal static class LinuxOopses
         "^ida_", "^idr_", "^xa_", "^__xa_", "^do_tag_check_fault", "^do_mem_abort", "^el1_", "^el1h_", "^vscnprintf", "^vsprintf", "^dev_vprintk", "^pointer$", "^format_decode", "^copy_from_iter", "^_copy_from_iter", "panic", "assert", "fortify", "print_tainted", "^complete$", "ref_tracker", "do_read_cache_folio", "^read_cache_page", "^pagecache_get_page", "^find_or_create_page", "^grab_cache_page_write_begin", "^filemap_alloc_folio", "^__filemap_get_folio", "alloc_frozen_pages", "^string$", "hex_string", "^strnstr", "^finish_wait", "^prepare_to_wait", "^usb_kill_urb", "^kthread_stop", "^sysfs_remove", "^iput$", "hex_dump", "^rhashtable_lookup", "^__memset", "^__memmove", "^__memcpy", "__do_kernel_fault", "__x86_indirect_thunk", "^klist_", "^device_unregister", "try_to_grab_pending", "^drain_workqueue", "^lock_timer_base", "^vsnprintf", "^snprintf", "^sprintf", "^scnprintf", "_nlink$", "^cancel_work", "^cancel_delayed_work", "^flush_(?:delayed_)?work", "^flush_workqueue", "^__seqprop", "folio_unlock", "^unlock_page", "^kobject_del", "^device_del", "^device_add", "^device_remove_file", "^destroy_workqueue", "rq_lock", "^unregister_netdevice", "^rollback_registered", "^logic_(?:in|out)", "^crc32", "^__crc32", "^dput$", "^fast_dput", "^mark_buffer_dirty", "^post_alloc_hook", "^get_page_from_freelist", "^usb_start_wait_urb", "^usb_control_msg", "^usb_bulk_msg", "^usb_interrupt_msg", "^dpm_sysfs_", "^i2c_del_adapter", "^hwrng_unregister",
     ];
 
-    private static readonly Regex?[] CallTraceStack = [Rx.C(CallTraceRe), null];
+    private static readonly Regex?[] CallTraceStack = [CallTrace, null];
     private static readonly Regex RipRe = RipLineRe;
 
 
-    private static Regex?[] RipCallTrace() => [RipRe, Rx.C(CallTraceRe), null];
+    private static Regex?[] RipCallTrace() => [RipRe, CallTrace, null];
 
     private static StackSpec RipStack(params string[] skip) => new() { Parts = RipCallTrace(), Parts2 = CallTraceStack, ExtraSkip = skip };
 
@@ -130,23 +128,10 @@ internal static class LinuxOopses
 
     private static readonly string WarnPart = @"(?:" + RipRe + @"|--- interrupt: [0-9a-f]+ at {{FUNC}})";
 
-    private static readonly string[] RipLiterals = ["IP", "pc ", "PC is at", "ELR is at"];
-
-    /// <summary>
-    /// For the common regex parts of stacks (keyed by expanded pattern), literals one of which every match contains, so
-    /// a line holding none of them skips the regex (checked on the corpus by a test).
-    /// </summary>
-    public static readonly Dictionary<string, string[]> PartLiterals = new(StringComparer.Ordinal)
-    {
-        [Rx.Expand(CallTraceRe)] = ["Call Trace:", "Call trace:", "Backtrace:"],
-        [RipLineRe.ToString()] = RipLiterals,
-        [Rx.Expand(WarnPart)] = [.. RipLiterals, "--- interrupt: "],
-        [Rx.Expand(@"at: (?:{{PC}} +)?{{FUNC}}")] = ["at: "],
-    };
 
     private static StackSpec WarnStack(params string[] skip) => new()
     {
-        Parts = [Rx.C(WarnPart), null],
+        Parts = [Rx.Guard(Rx.C(WarnPart), [.. RipLiterals, "--- interrupt: "]), null],
         Parts2 = CallTraceStack,
         ExtraSkip = skip,
     };
@@ -196,11 +181,11 @@ internal static class LinuxOopses
                 [
                     F(@"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9]+)",
                         "KASAN: %[1]v %[3]v in %[4]v",
-                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), Rx.C(CallTraceRe), null], ExtraSkip = ["^__put_page", "^put_page"] },
+                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:[a-z\-]+) in {{FUNC}}"), CallTrace, null], ExtraSkip = ["^__put_page", "^put_page"] },
                         alt: ["bad-access in %[4]v"]),
                     F(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}",
                         "KASAN: invalid-free in %[2]v",
-                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"), Rx.C(CallTraceRe), null], ExtraSkip = KasanSkip },
+                        new StackSpec { Parts = [Rx.C(@"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"), CallTrace, null], ExtraSkip = KasanSkip },
                         alt: ["invalid-free in %[2]v"]),
                     F(@"BUG: KASAN: ([a-z\-]+) on address(?:.*\n)+?.*(Read|Write) of size ([0-9]+)", "KASAN: %[1]v %[2]v"),
                     F(@"BUG: KASAN: (.*)", "KASAN: %[1]v", noStack: true, corrupted: true),
@@ -226,12 +211,12 @@ internal static class LinuxOopses
                         "BUG: unable to handle kernel NULL pointer dereference in %[1]v", RipStack(), alt: ["bad-access in %[1]v"]),
                     F(@"BUG: unable to handle kernel", "BUG: unable to handle kernel", noStack: true, corrupted: true),
                     F(@"BUG: (spinlock [a-z ]+|rwlock [a-z ]+|spinlock lockup suspected) on CPU", "BUG: %[1]v in %[2]v", TraceStack("^spin_", "^_raw_spin", "^do_raw_spin", "^rwlock", "^do_raw_", "spin_bug", "spin_dump")),
-                    F(@"BUG: soft lockup", "BUG: soft lockup in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stall in %[1]v"]),
+                    F(@"BUG: soft lockup", "BUG: soft lockup in %[1]v", StallStack(RipRe, CallTrace, null), alt: ["stall in %[1]v"]),
                     F(@"BUG: .*still has locks held!", "BUG: still has locks held in %[1]v", LockAtStack()),
                     F(@"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in %[1]v",
                         LockAtStack(), noStack: true),
                     F(@"BUG: bad unlock balance detected!", "BUG: bad unlock balance in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), Rx.C(CallTraceRe), null] }),
+                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), CallTrace, null] }),
                     F(@"BUG: held lock freed!", "BUG: held lock freed in %[1]v", LockAtStack()),
                     F(@"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", noStack: true),
                     F(@"BUG: non-zero nr_ptes on freeing mm", "BUG: non-zero nr_ptes on freeing mm", noStack: true),
@@ -248,7 +233,7 @@ internal static class LinuxOopses
                         new StackSpec { Parts = [Rx.C(@"last function: ([a-zA-Z0-9_]+)")] }),
                     F(@"BUG: memory leak", "memory leak in %[1]v",
                         new StackSpec { Parts = [Rx.C(@"backtrace(?: \(crc [0-9a-f]+\))?:"), null], ExtraSkip = ["alloc", "kmem", "slab", "^create_object", "^radix_tree_", "mmap_region", "^do_mmap", "^vm_mmap", "^vm_brk", "^do_syscall", "^entry_SYSCALL", "^kobject_", "^__do_sys", "^__x64_sys", "^__se_sys", "^kvasprintf", "^kasprintf", "^kobject_set_name", "^dev_set_name", "^kstrdup", "^kstrndup", "^ktime", "^krealloc", "^__krealloc"] }),
-                    F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, Rx.C(CallTraceRe), null), alt: ["stack-overflow in %[1]v"]),
+                    F(@"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v", StallStack(RipRe, CallTrace, null), alt: ["stack-overflow in %[1]v"]),
                     F(@"BUG: Invalid wait context", "WARNING: locking bug in %[1]v", TraceStack()),
                     F(@"BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v", TraceStack("^schedule", "^__schedule", "schedule_debug", "^preempt_schedule", "^io_schedule", "do_nanosleep", "^hrtimer_nanosleep", "^__cond_resched", "^_cond_resched")),
                     F(@"BUG: MAX_LOCKDEP", "BUG: MAX_LOCKDEP", noStack: true),
@@ -268,7 +253,7 @@ internal static class LinuxOopses
                 Formats =
                 [
                     F(@"WARNING: .*lib/debugobjects\.c", "WARNING: ODEBUG bug in %[1]v",
-                        new StackSpec { Parts = [RipRe, Rx.C(CallTraceRe), null], Parts2 = CallTraceStack, ExtraSkip = ["debug_", "__debug_", "timer_", "^kfree", "__free_", "^free_", "slab_", "kmem_cache_free", "cancel_", "destroy_", "^__init_work", "^init_timer", "^hrtimer_", "^__hrtimer", "^put_", "^__put"] }),
+                        new StackSpec { Parts = [RipRe, CallTrace, null], Parts2 = CallTraceStack, ExtraSkip = ["debug_", "__debug_", "timer_", "^kfree", "__free_", "^free_", "slab_", "kmem_cache_free", "cancel_", "destroy_", "^__init_work", "^init_timer", "^hrtimer_", "^__hrtimer", "^put_", "^__put"] }),
                     F(@"WARNING: .*mm/usercopy\.c", "WARNING: bad usercopy in %[1]v", WarnStack("usercopy", "__check_object_size", "check_object_size")),
                     F(@"WARNING: .*lib/kobject\.c", "WARNING: kobject bug in %[1]v", WarnStack("kobject_", "^kobj_")),
                     F(@"WARNING: .*fs/proc/generic\.c", "WARNING: proc registration bug in %[1]v", WarnStack("proc_")),
@@ -292,7 +277,7 @@ internal static class LinuxOopses
                     F(@"WARNING: kernel stack regs at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value", "WARNING: kernel stack frame pointer has bad value", noStack: true),
                     F(@"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in %[1]v",
-                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), Rx.C(CallTraceRe), null] }),
+                        new StackSpec { Parts = [Rx.C(@"is trying to release lock.*at:"), Rx.C(@"{{PC}} +{{FUNC}}|^ *{{FUNC}}"), CallTrace, null] }),
                     F(@"WARNING: held lock freed!", "WARNING: held lock freed in %[1]v", LockAtStack()),
                     F(@"WARNING: kernel stack (?:regs|frame pointer) at .* has bad", "WARNING: kernel stack regs has bad value", noStack: true),
                     F(@"WARNING: .*still has locks held!", "WARNING: still has locks held in %[1]v", LockAtStack()),
@@ -399,7 +384,7 @@ internal static class LinuxOopses
                 Header = "kernel BUG",
                 Formats =
                 [
-                    F(@"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v", new StackSpec { Parts = [RipRe, Rx.C(CallTraceRe), null], ExtraSkip = ["usercopy", "__check_object_size", "check_object_size"] }),
+                    F(@"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in %[1]v", new StackSpec { Parts = [RipRe, CallTrace, null], ExtraSkip = ["usercopy", "__check_object_size", "check_object_size"] }),
                     F(@"kernel BUG at lib/list_debug\.c", "BUG: corrupted list in %[1]v", new StackSpec { Parts = RipCallTrace(), ExtraSkip = ["^__list_", "^list_", "^hlist_", "^__hlist_"] }, alt: ["bad-access in %[1]v"]),
                     F(@"kernel BUG at (?:.*)", "kernel BUG in %[1]v", RipStack()),
                     F(@"kernel BUG", "kernel BUG in %[1]v", RipStack()),
@@ -494,7 +479,7 @@ internal static class LinuxOopses
 
     private static StackSpec LockdepStack() => new()
     {
-        Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
+        Parts = [LockAt, LockAt, CallTrace, null],
         ExtraSkip = ["^lock_sock", "^release_sock", "^lock_", "^__lock_", "flush_workqueue", "^start_flush_work", "^__flush_work"],
     };
 
@@ -527,12 +512,12 @@ internal static class LinuxOopses
     /// </summary>
     private static StackSpec InconsistentLockStack() => new()
     {
-        Parts = [Rx.C(@"takes:"), Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
+        Parts = [Rx.C(@"takes:"), LockAt, CallTrace, null],
     };
 
     private static StackSpec LockAtStack() => new()
     {
-        Parts = [Rx.C(@"at: (?:{{PC}} +)?{{FUNC}}"), Rx.C(CallTraceRe), null],
+        Parts = [LockAt, CallTrace, null],
     };
 
     private static OopsGroup G(string header, params OopsFormat[] formats) => new() { Header = header, Formats = formats };

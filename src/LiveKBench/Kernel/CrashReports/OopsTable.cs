@@ -162,9 +162,46 @@ internal static class Rx
     public static Regex Compiled(string pattern) =>
         new(Expand(pattern), RegexOptions.CultureInvariant | RegexOptions.Compiled, Timeout);
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Regex, string[]> GuardTable =
+        new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// Registers literals one of which every match of <paramref name="re"/> contains; <see cref="Find"/> and
+    /// <see cref="IsMatch"/> then answer "no match" without running the regex on a text holding none of them. Every
+    /// registered claim is checked on the corpus by a test (StackStartTests). Returns <paramref name="re"/>.
+    /// </summary>
+    public static Regex Guard(Regex re, params string[] literals)
+    {
+        GuardTable[re] = literals;
+        return re;
+    }
+
+    /// <summary>The registered guards (regex → literals).</summary>
+    public static IReadOnlyDictionary<Regex, string[]> Guards => GuardTable;
+
+    private static bool Excluded(Regex re, string text)
+    {
+        if (!GuardTable.TryGetValue(re, out var literals))
+        {
+            return false;
+        }
+        foreach (var l in literals)
+        {
+            if (text.Contains(l, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Match that never throws: a timeout counts as no match.</summary>
     public static Match? Find(Regex re, string text, int start = 0)
     {
+        if (Excluded(re, text))
+        {
+            return null;
+        }
         try
         {
             var m = re.Match(text, start);
@@ -178,6 +215,10 @@ internal static class Rx
 
     public static bool IsMatch(Regex re, string text)
     {
+        if (Excluded(re, text))
+        {
+            return false;
+        }
         try
         {
             return re.IsMatch(text);

@@ -29,7 +29,7 @@ internal static class StackFrames
     /// The captured names (non-empty groups, in group order) of the first regex of <paramref name="res"/> (in table
     /// order) that matches the line, or null. <paramref name="res"/> is <see cref="LinuxOopses.FrameRes"/> or
     /// <see cref="LinuxOopses.StackFrameRes"/>. The first regex, the common "[&lt;pc&gt;] func+0x1/0x2" line, is matched
-    /// by hand (<see cref="PlainFrameName"/>); the others run only on lines holding one of their literals.
+    /// by hand (<see cref="PlainFrameName"/>); the others are guarded (<see cref="Rx.Guard"/>) by their literals.
     /// </summary>
     private static string[]? FindFrame(Regex[] res, string line)
     {
@@ -39,28 +39,12 @@ internal static class StackFrames
         }
         for (var i = 1; i < res.Length; i++)
         {
-            if (LinuxOopses.StackFrameLiterals[i] is { } literals && !ContainsAny(line, literals))
-            {
-                continue;
-            }
             if (Rx.Find(res[i], line) is { } m)
             {
                 return Captures(m);
             }
         }
         return null;
-    }
-
-    private static bool ContainsAny(string line, string[] literals)
-    {
-        foreach (var l in literals)
-        {
-            if (line.Contains(l, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static string[] Captures(Match m)
@@ -271,9 +255,6 @@ internal static class StackFrames
                     Close();
                 }
                 numStacks++;
-                var nextGuard = pi + 1 < parts.Length && parts[pi + 1] is { } following
-                    ? LinuxOopses.PartLiterals.GetValueOrDefault(following.ToString())
-                    : null;
                 for (; li < lines.Length; li++)
                 {
                     var ln = lines[li];
@@ -287,8 +268,7 @@ internal static class StackFrames
                         li++;
                         break;
                     }
-                    if (pi + 1 < parts.Length && parts[pi + 1] is { } next
-                        && (nextGuard is null || ContainsAny(ln, nextGuard)))
+                    if (pi + 1 < parts.Length && parts[pi + 1] is { } next)
                     {
                         var nm = Rx.Find(next, ln);
                         if (nm is not null)
@@ -307,7 +287,6 @@ internal static class StackFrames
             }
             else
             {
-                var guard = LinuxOopses.PartLiterals.GetValueOrDefault(part.ToString());
                 for (; li < lines.Length; li++)
                 {
                     var ln = lines[li];
@@ -317,10 +296,6 @@ internal static class StackFrames
                         ok = false;
                         li++;
                         break;
-                    }
-                    if (guard is not null && !ContainsAny(ln, guard))
-                    {
-                        continue;
                     }
                     var m = Rx.Find(part, ln);
                     if (m is not null)
