@@ -166,13 +166,13 @@ public sealed class LeaderboardCellTests
             var done = db.AgentRuns.Where(r => r.Status == WorkStatus.Done).Select(r => r.Id).ToList();
             db.JudgeEvaluations.Remove(db.JudgeEvaluations.Where(e => e.JudgeConfigurationId == j2.Id && resolved.Contains(e.AgentRunId) && done.Contains(e.AgentRunId)).OrderBy(e => e.Id).First());
         });
-        Step("agent run deleted in SQL (evaluations cascade in SQLite)", () => db.Database.ExecuteSqlRaw($"DELETE FROM AgentRuns WHERE Id = {RunOf(store, "C", "b2", 0).Id}"));
+        Step("agent run deleted in SQL (evaluations cascade in SQLite)", () => db.Database.ExecuteSql($"DELETE FROM AgentRuns WHERE Id = {RunOf(store, "C", "b2", 0).Id}"));
         Step("INSERT OR REPLACE moves a crash evaluation to another run (the replaced row's delete trigger fires)", () =>
         {
             var from = db.CrashResolutionEvaluations.AsNoTracking().Where(e => e.Verdict == Verdict.NotReproduced && e.Status == WorkStatus.Done).OrderBy(e => e.Id).First();
             var withEval = db.CrashResolutionEvaluations.AsNoTracking().Select(e => e.AgentRunId).ToList();
             var to = db.AgentRuns.AsNoTracking().Where(r => !withEval.Contains(r.Id) && r.AgentConfigurationId != db.AgentRuns.Single(x => x.Id == from.AgentRunId).AgentConfigurationId).OrderBy(r => r.Id).First();
-            db.Database.ExecuteSqlRaw($"INSERT OR REPLACE INTO CrashResolutionEvaluations (Id, AgentRunId, KcacheEntryId, Status, Verdict, UpdatedTime, Attempts) VALUES ({from.Id}, {to.Id}, {from.KcacheEntryId}, 'done', 'reproduced', 'x', 0)");
+            db.Database.ExecuteSql($"INSERT OR REPLACE INTO CrashResolutionEvaluations (Id, AgentRunId, KcacheEntryId, Status, Verdict, UpdatedTime, Attempts) VALUES ({from.Id}, {to.Id}, {from.KcacheEntryId}, 'done', 'reproduced', 'x', 0)");
         });
         Step("reruns in a later batch", () =>
         {
@@ -203,7 +203,7 @@ public sealed class LeaderboardCellTests
         }, changes: false);
         Step("configuration deleted (runs cascade)", () => db.AgentConfigurations.Remove(db.AgentConfigurations.Single(x => x.Name == "C")));
         Step("bug deleted in SQL (runs cascade)", () => db.Database.ExecuteSqlRaw("DELETE FROM Bugs WHERE Id = 'b3'"));
-        Step("j1 evaluations done again in SQL (j1 is the default judge again)", () => db.Database.ExecuteSqlRaw($"UPDATE JudgeEvaluations SET Status = 'done' WHERE JudgeConfigurationId = {j1.Id}"));
+        Step("j1 evaluations done again in SQL (j1 is the default judge again)", () => db.Database.ExecuteSql($"UPDATE JudgeEvaluations SET Status = 'done' WHERE JudgeConfigurationId = {j1.Id}"));
         Step("judge configuration deleted (its evaluations cascade; j2 becomes the default)", () => db.JudgeConfigurations.Remove(db.JudgeConfigurations.Single(x => x.Name == "j1")));
         Assert.True(db.LeaderboardCells.Any());
     }

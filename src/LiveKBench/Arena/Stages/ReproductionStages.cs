@@ -285,7 +285,9 @@ public static class ReproductionStages
     /// </summary>
     private static void ResetStale(KBenchDbContext db, string table)
     {
-        db.Database.ExecuteSqlRaw($"UPDATE {table} SET Status = 'pending' WHERE Status = 'running'");
+        // The table name is one of our own constants (never input), so it is spliced into the SQL text.
+        var resetRunning = $"UPDATE {table} SET Status = 'pending' WHERE Status = 'running'";
+        db.Database.ExecuteSqlRaw(resetRunning);
         db.Database.ExecuteSqlRaw("UPDATE GymJobs SET Status = 'failed', FailureReason = 'interrupted (its process died)' WHERE Status = 'running' AND Purpose IN ('kcache', 'crash-eval', 'reproduce') AND NOT EXISTS (SELECT 1 FROM KcacheEntries WHERE Status = 'running') AND NOT EXISTS (SELECT 1 FROM CrashResolutionEvaluations WHERE Status = 'running')");
     }
 }
