@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
-using LiveKBench.Datasets.Parquet;
 
 namespace LiveKBench.Datasets;
 
@@ -16,7 +15,7 @@ public sealed record DatasetTransferSummary(int Bugs, int Datasets);
 /// Exports datasets in the Hugging Face dataset layout and imports them back losslessly:
 /// <code>
 /// DIR/README.md                               dataset card; YAML header declares the configs
-/// DIR/bugs/train-00000-of-00001.parquet       config "bugs", split "train": one row per bug (columns: <see cref="BugColumns"/>)
+/// DIR/bugs/train-00000-of-00001.parquet       config "bugs", split "train": one row per bug (columns: <see cref="BugParquetRow"/>)
 /// DIR/bugs/train.jsonl                        the same rows as JSON Lines (livekbench-bug/1 documents)
 /// DIR/datasets/train-00000-of-00001.parquet   config "datasets": name, description, addedTime, bugIds (JSON list)
 /// DIR/datasets/train.jsonl                    the same as JSON Lines
@@ -25,56 +24,6 @@ public sealed record DatasetTransferSummary(int Bugs, int Datasets);
 /// </summary>
 public static class DatasetExport
 {
-    /// <summary>Columns of the <c>bugs</c> config, in order.</summary>
-    public static readonly IReadOnlyList<ParquetColumn> BugColumns =
-    [
-        new("id", ParquetType.String, Nullable: false),
-        new("extid", ParquetType.String),
-        new("syzbotId", ParquetType.String),
-        new("title", ParquetType.String, Nullable: false),
-        new("status", ParquetType.String, Nullable: false),
-        new("source", ParquetType.String, Nullable: false),
-        new("bundleKey", ParquetType.String),
-        new("link", ParquetType.String),
-        new("namespace", ParquetType.String),
-        new("crashTitle", ParquetType.String),
-        new("crashReport", ParquetType.String),
-        new("subsystems", ParquetType.String, Nullable: false),
-        new("kernelSourceGit", ParquetType.String),
-        new("kernelSourceCommit", ParquetType.String),
-        new("kernelBase", ParquetType.String),
-        new("kernelConfig", ParquetType.String),
-        new("configBase", ParquetType.String),
-        new("configFragment", ParquetType.String),
-        new("architecture", ParquetType.String),
-        new("syzkallerCommit", ParquetType.String),
-        new("causeCommitHash", ParquetType.String),
-        new("causeCommitTitle", ParquetType.String),
-        new("parentOfFix", ParquetType.String),
-        new("mirrorFixCommit", ParquetType.String),
-        new("addedTime", ParquetType.Timestamp, Nullable: false),
-        new("reportedTime", ParquetType.Timestamp),
-        new("firstCrash", ParquetType.Timestamp),
-        new("lastCrash", ParquetType.Timestamp),
-        new("fixTime", ParquetType.Timestamp),
-        new("closeTime", ParquetType.Timestamp),
-        new("metadataJson", ParquetType.String),
-        new("crashes", ParquetType.String, Nullable: false),
-        new("fixCommits", ParquetType.String, Nullable: false),
-        new("reproducers", ParquetType.String, Nullable: false),
-        new("developerPatch", ParquetType.String),
-        new("fixedTime", ParquetType.Timestamp),
-    ];
-
-    /// <summary>Columns of the <c>datasets</c> config.</summary>
-    public static readonly IReadOnlyList<ParquetColumn> DatasetColumns =
-    [
-        new("name", ParquetType.String, Nullable: false),
-        new("description", ParquetType.String, Nullable: false),
-        new("addedTime", ParquetType.Timestamp, Nullable: false),
-        new("bugIds", ParquetType.String, Nullable: false),
-    ];
-
     private const string ParquetFile = "train-00000-of-00001.parquet";
 
     /// <summary>Writes the given datasets (null = all) and their bugs to <paramref name="dir"/> (created; existing files replaced).</summary>
@@ -93,9 +42,9 @@ public static class DatasetExport
         Directory.CreateDirectory(Path.Combine(dir, "bugs"));
         Directory.CreateDirectory(Path.Combine(dir, "datasets"));
 
-        WriteAtomically(Path.Combine(dir, "bugs", ParquetFile), s => ParquetWriter.Write(s, new ParquetTable(BugColumns, [.. bugs.Select(BugRow)])));
+        WriteAtomically(Path.Combine(dir, "bugs", ParquetFile), s => DatasetParquet.Write(s, [.. bugs.Select(BugRow)]));
         WriteAtomically(Path.Combine(dir, "bugs", "train.jsonl"), s => WriteLines(s, bugs.Select(b => b.ToJsonLine())));
-        WriteAtomically(Path.Combine(dir, "datasets", ParquetFile), s => ParquetWriter.Write(s, new ParquetTable(DatasetColumns, [.. datasets.Select(DatasetRow)])));
+        WriteAtomically(Path.Combine(dir, "datasets", ParquetFile), s => DatasetParquet.Write(s, [.. datasets.Select(DatasetRow)]));
         WriteAtomically(Path.Combine(dir, "datasets", "train.jsonl"), s => WriteLines(s, datasets.Select(d => JsonSerializer.Serialize(d, BugDocument.JsonOptions))));
         WriteAtomically(Path.Combine(dir, "README.md"), s =>
         {
@@ -130,8 +79,7 @@ public static class DatasetExport
             if (File.Exists(parquet))
             {
                 using var s = File.OpenRead(parquet);
-                var table = ParquetReader.Read(s);
-                return [.. table.Rows.Select(r => BugFromRow(table, r))];
+                return [.. DatasetParquet.Read<BugParquetRow>(s).Select(BugFromRow)];
             }
             if (File.Exists(jsonl))
             {
@@ -154,13 +102,12 @@ public static class DatasetExport
             if (File.Exists(parquet))
             {
                 using var s = File.OpenRead(parquet);
-                var t = ParquetReader.Read(s);
-                return [.. t.Rows.Select(r => new DatasetDocument
+                return [.. DatasetParquet.Read<DatasetParquetRow>(s).Select(r => new DatasetDocument
                 {
-                    Name = (string)r[t.IndexOf("name")]!,
-                    Description = (string)r[t.IndexOf("description")]!,
-                    AddedTime = ((DateTimeOffset)r[t.IndexOf("addedTime")]!).UtcDateTime,
-                    BugIds = JsonSerializer.Deserialize<List<string>>((string)r[t.IndexOf("bugIds")]!) ?? [],
+                    Name = r.Name,
+                    Description = r.Description,
+                    AddedTime = Utc(r.AddedTime),
+                    BugIds = JsonSerializer.Deserialize<List<string>>(r.BugIds) ?? [],
                 })];
             }
             if (File.Exists(jsonl))
@@ -175,66 +122,96 @@ public static class DatasetExport
         return [];
     }
 
-    private static object?[] BugRow(BugDocument b) =>
-    [
-        b.Id, b.Extid, b.SyzbotId, b.Title, EnumText.ToText(b.Status), EnumText.ToText(b.Source), b.BundleKey, b.Link, b.Namespace,
-        b.CrashTitle, b.CrashReport, Json(b.Subsystems), b.KernelSourceGit, b.KernelSourceCommit, b.KernelBase, b.KernelConfig,
-        b.ConfigBase, b.ConfigFragment, b.Architecture, b.SyzkallerCommit, b.CauseCommitHash, b.CauseCommitTitle, b.ParentOfFix,
-        b.MirrorFixCommit, Ts(b.AddedTime), Ts(b.ReportedTime), Ts(b.FirstCrash), Ts(b.LastCrash), Ts(b.FixTime), Ts(b.CloseTime),
-        b.MetadataJson, Json(b.Crashes), Json(b.FixCommits), Json(b.Reproducers), b.DeveloperPatch is null ? null : Json(b.DeveloperPatch),
-        Ts(b.DeveloperPatch?.FixedTime),
-    ];
-
-    private static BugDocument BugFromRow(ParquetTable t, object?[] r)
+    private static BugParquetRow BugRow(BugDocument b) => new()
     {
-        string? S(string name) => (string?)r[t.IndexOf(name)];
-        DateTime? T(string name) => r[t.IndexOf(name)] is DateTimeOffset o ? o.UtcDateTime : null;
-        T2 J<T2>(string name) => JsonSerializer.Deserialize<T2>(S(name) ?? "null", BugDocument.JsonOptions)!;
+        Id = b.Id,
+        Extid = b.Extid,
+        SyzbotId = b.SyzbotId,
+        Title = b.Title,
+        Status = EnumText.ToText(b.Status),
+        Source = EnumText.ToText(b.Source),
+        BundleKey = b.BundleKey,
+        Link = b.Link,
+        Namespace = b.Namespace,
+        CrashTitle = b.CrashTitle,
+        CrashReport = b.CrashReport,
+        Subsystems = Json(b.Subsystems),
+        KernelSourceGit = b.KernelSourceGit,
+        KernelSourceCommit = b.KernelSourceCommit,
+        KernelBase = b.KernelBase,
+        KernelConfig = b.KernelConfig,
+        ConfigBase = b.ConfigBase,
+        ConfigFragment = b.ConfigFragment,
+        Architecture = b.Architecture,
+        SyzkallerCommit = b.SyzkallerCommit,
+        CauseCommitHash = b.CauseCommitHash,
+        CauseCommitTitle = b.CauseCommitTitle,
+        ParentOfFix = b.ParentOfFix,
+        MirrorFixCommit = b.MirrorFixCommit,
+        AddedTime = Utc(b.AddedTime),
+        ReportedTime = Utc(b.ReportedTime),
+        FirstCrash = Utc(b.FirstCrash),
+        LastCrash = Utc(b.LastCrash),
+        FixTime = Utc(b.FixTime),
+        CloseTime = Utc(b.CloseTime),
+        MetadataJson = b.MetadataJson,
+        Crashes = Json(b.Crashes),
+        FixCommits = Json(b.FixCommits),
+        Reproducers = Json(b.Reproducers),
+        DeveloperPatch = b.DeveloperPatch is null ? null : Json(b.DeveloperPatch),
+        FixedTime = Utc(b.DeveloperPatch?.FixedTime),
+    };
+
+    private static BugDocument BugFromRow(BugParquetRow r)
+    {
+        T J<T>(string? json) => JsonSerializer.Deserialize<T>(json ?? "null", BugDocument.JsonOptions)!;
         return new BugDocument
         {
-            Id = S("id")!,
-            Extid = S("extid"),
-            SyzbotId = S("syzbotId"),
-            Title = S("title")!,
-            Status = EnumText.Parse<BugStatus>(S("status")!),
-            Source = EnumText.Parse<BugSource>(S("source")!),
-            BundleKey = S("bundleKey"),
-            Link = S("link"),
-            Namespace = S("namespace"),
-            CrashTitle = S("crashTitle"),
-            CrashReport = S("crashReport"),
-            Subsystems = J<List<string>>("subsystems"),
-            KernelSourceGit = S("kernelSourceGit"),
-            KernelSourceCommit = S("kernelSourceCommit"),
-            KernelBase = S("kernelBase"),
-            KernelConfig = S("kernelConfig"),
-            ConfigBase = S("configBase"),
-            ConfigFragment = S("configFragment"),
-            Architecture = S("architecture"),
-            SyzkallerCommit = S("syzkallerCommit"),
-            CauseCommitHash = S("causeCommitHash"),
-            CauseCommitTitle = S("causeCommitTitle"),
-            ParentOfFix = S("parentOfFix"),
-            MirrorFixCommit = S("mirrorFixCommit"),
-            AddedTime = T("addedTime") ?? throw new FormatException("addedTime is null"),
-            ReportedTime = T("reportedTime"),
-            FirstCrash = T("firstCrash"),
-            LastCrash = T("lastCrash"),
-            FixTime = T("fixTime"),
-            CloseTime = T("closeTime"),
-            MetadataJson = S("metadataJson"),
-            Crashes = J<List<CrashDocument>>("crashes"),
-            FixCommits = J<List<FixCommitDocument>>("fixCommits"),
-            Reproducers = J<List<ReproducerDocument>>("reproducers"),
-            DeveloperPatch = S("developerPatch") is null ? null : J<DeveloperPatchDocument>("developerPatch"),
+            Id = r.Id,
+            Extid = r.Extid,
+            SyzbotId = r.SyzbotId,
+            Title = r.Title,
+            Status = EnumText.Parse<BugStatus>(r.Status),
+            Source = EnumText.Parse<BugSource>(r.Source),
+            BundleKey = r.BundleKey,
+            Link = r.Link,
+            Namespace = r.Namespace,
+            CrashTitle = r.CrashTitle,
+            CrashReport = r.CrashReport,
+            Subsystems = J<List<string>>(r.Subsystems),
+            KernelSourceGit = r.KernelSourceGit,
+            KernelSourceCommit = r.KernelSourceCommit,
+            KernelBase = r.KernelBase,
+            KernelConfig = r.KernelConfig,
+            ConfigBase = r.ConfigBase,
+            ConfigFragment = r.ConfigFragment,
+            Architecture = r.Architecture,
+            SyzkallerCommit = r.SyzkallerCommit,
+            CauseCommitHash = r.CauseCommitHash,
+            CauseCommitTitle = r.CauseCommitTitle,
+            ParentOfFix = r.ParentOfFix,
+            MirrorFixCommit = r.MirrorFixCommit,
+            AddedTime = Utc(r.AddedTime),
+            ReportedTime = Utc(r.ReportedTime),
+            FirstCrash = Utc(r.FirstCrash),
+            LastCrash = Utc(r.LastCrash),
+            FixTime = Utc(r.FixTime),
+            CloseTime = Utc(r.CloseTime),
+            MetadataJson = r.MetadataJson,
+            Crashes = J<List<CrashDocument>>(r.Crashes),
+            FixCommits = J<List<FixCommitDocument>>(r.FixCommits),
+            Reproducers = J<List<ReproducerDocument>>(r.Reproducers),
+            DeveloperPatch = r.DeveloperPatch is null ? null : J<DeveloperPatchDocument>(r.DeveloperPatch),
         };
     }
 
-    private static object?[] DatasetRow(DatasetDocument d) => [d.Name, d.Description, Ts(d.AddedTime), Json(d.BugIds)];
+    private static DatasetParquetRow DatasetRow(DatasetDocument d) => new() { Name = d.Name, Description = d.Description, AddedTime = Utc(d.AddedTime), BugIds = Json(d.BugIds) };
+
+    private static DateTime Utc(DateTime t) => t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc);
+
+    private static DateTime? Utc(DateTime? t) => t is { } v ? Utc(v) : null;
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value, BugDocument.JsonOptions);
-
-    private static DateTimeOffset? Ts(DateTime? t) => t is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
 
     private static void WriteLines(Stream s, IEnumerable<string> lines)
     {

@@ -31,7 +31,7 @@ public sealed class EfCore6FixtureTests : IDisposable
         {
             Assert.False(string.IsNullOrEmpty(b.Title));
             Assert.NotEmpty(b.Reproducers);
-            Assert.Contains("diff --git", b.DeveloperPatch!.Patch!.Content);
+            Assert.Contains("+++ b/", b.DeveloperPatch!.Patch!.Content);
         });
 
         var runs = db.AgentRuns.Include(r => r.AgentConfiguration).Include(r => r.Patch).OrderBy(r => r.BugId).ToList();
