@@ -79,9 +79,10 @@ public static class Sandbox
 
     /// <summary>
     /// Folders inside the allowed system folders that are covered by an empty tmpfs: kernel sources installed by
-    /// packages (Debian's <c>/usr/src/linux-source-*.tar.xz</c> is the fixed tree of every bug based on it).
+    /// packages (Debian's <c>/usr/src/linux-source-*.tar.xz</c> is the fixed tree of every bug based on it) and package
+    /// documentation (Debian's kernel changelogs list the titles of backported fixes).
     /// </summary>
-    public static readonly IReadOnlyList<string> MaskedSystemFolders = ["/usr/src", "/usr/local/src"];
+    public static readonly IReadOnlyList<string> MaskedSystemFolders = ["/usr/src", "/usr/local/src", "/usr/share/doc"];
 
     /// <summary>
     /// bubblewrap arguments (without the program). The root is an allow-list: an empty tmpfs with only
