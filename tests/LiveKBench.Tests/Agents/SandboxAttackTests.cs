@@ -207,6 +207,20 @@ public sealed class SandboxAttackTests
         Assert.Contains("unreachable", other.StandardError, StringComparison.OrdinalIgnoreCase);
         var links = await Bash(spec, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
         Assert.Equal("lo", links.StandardOutput.Trim());
+
+        // The one designed exit: a single host Unix socket bound at /run/kenv/agent.sock (for a later model proxy).
+        var socketPath = dir["proxy.sock"];
+        using var proxy = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        proxy.Bind(new UnixDomainSocketEndPoint(socketPath));
+        proxy.Listen(1);
+        var accept = proxy.AcceptAsync(Ct).AsTask();
+        var viaSocket = await Bash(spec with { UnixSocket = socketPath }, $"python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('{Sandbox.SandboxSocket}'); s.sendall(b'hello'); print('connected')\"");
+        Assert.True(viaSocket.Succeeded, viaSocket.StandardError);
+        using var peer = await accept;
+        var buffer = new byte[5];
+        Assert.Equal(5, await peer.ReceiveAsync(buffer, SocketFlags.None, Ct));
+        Assert.Equal("hello"u8.ToArray(), buffer);
+        Assert.False((await Bash(spec with { UnixSocket = socketPath }, $"test -e {Q(socketPath)}")).Succeeded, "the socket's host path is not visible");
     }
 
     /// <summary>An external agent whose command is a bash script, run through the real harness.</summary>
