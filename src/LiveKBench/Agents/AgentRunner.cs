@@ -82,6 +82,9 @@ public sealed record AgentRunReport(
 /// <param name="workspace">The workspace.</param>
 public sealed class AgentRunner(Workspace workspace)
 {
+    /// <summary>Largest output file (traj.json, log.txt, ...) kept in the artifacts, in bytes; longer ones are cut.</summary>
+    public const long MaxOutputFileBytes = 64L * 1024 * 1024;
+
     /// <summary>Bugs eligible for agents: a KcacheEntry with verdict reproduced and SameCrash true. Ordered by id.</summary>
     public static List<string> EligibleBugIds(KBenchDbContext db)
         => [.. db.KcacheEntries.Where(k => k.Verdict == Verdict.Reproduced && k.SameCrash == true).Select(k => k.BugId).Distinct().AsEnumerable().Order(StringComparer.Ordinal)];
@@ -206,6 +209,7 @@ public sealed class AgentRunner(Workspace workspace)
                 _ => null,
             };
             run.BaseCommit = await options.Trees.PrepareAsync(bug, baseCommit, layout.Tree, sparse, ct).ConfigureAwait(false);
+            await SnapshotTree.SealBaseAsync(layout.Tree, layout.BaseGitDir, ct).ConfigureAwait(false);
             layout.CreateFolders();
             var repro = bug.Reproducers.FirstOrDefault(r => r.Kind == ReproducerKind.C) ?? bug.Reproducers.FirstOrDefault();
             var devPatch = bug.DeveloperPatch?.Patch?.Content;
@@ -251,14 +255,21 @@ public sealed class AgentRunner(Workspace workspace)
                 var rel = Path.Combine("artifacts", "agent-runs", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var dest = Path.Combine(workspace.Root, rel);
                 Directory.CreateDirectory(dest);
+                // The output folder is agent-writable: copy without following links, each file capped.
                 foreach (var f in new[] { Kenv.PatchFile, Kenv.TrajectoryFile, Kenv.LogFile, Kenv.MetadataFile })
                 {
-                    File.Copy(layout.Output(f), Path.Combine(dest, f), overwrite: true);
+                    if (HostFiles.CopyOut(layout.Output(f), Path.Combine(dest, f), MaxOutputFileBytes) is { } problem)
+                    {
+                        HostFiles.AppendLog(layout.HarnessLog, "[harness] " + problem);
+                    }
                 }
-                var processLog = Path.Combine(layout.Root, "agent-process.log");
-                if (File.Exists(processLog))
+                foreach (var f in new[] { "agent-process.log", "harness.log" })
                 {
-                    File.Copy(processLog, Path.Combine(dest, "agent-process.log"), overwrite: true);
+                    var path = Path.Combine(layout.Root, f);
+                    if (File.Exists(path))
+                    {
+                        File.Copy(path, Path.Combine(dest, f), overwrite: true);
+                    }
                 }
                 run.Patch = BugRepository.GetOrAddPatch(db, outcome.Patch);
                 run.DollarCost = outcome.Metadata.DollarCost;

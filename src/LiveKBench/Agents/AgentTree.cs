@@ -106,15 +106,73 @@ public static class SnapshotTree
     }
 
     /// <summary>
+    /// Keeps a harness-owned copy of the tree's freshly made repository at <paramref name="baseGitDir"/> (outside the
+    /// tree, never visible to the agent) BEFORE any agent runs. <see cref="DiffAsync"/> and <see cref="ApplyAsync"/> use
+    /// it, so nothing the agent writes into <c>tree/.git</c> (config, hooks, fsmonitor, filters, alternates, replace
+    /// refs, a moved HEAD) is ever read by the host.
+    /// </summary>
+    /// <exception cref="ExternalProcessException">cp failed (disk full).</exception>
+    public static async Task SealBaseAsync(string tree, string baseGitDir, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(baseGitDir))
+        {
+            Directory.Delete(baseGitDir, recursive: true);
+        }
+        await ProcessRunner.RunCheckedAsync("cp", ["-a", "--reflink=auto", Path.Combine(tree, ".git"), baseGitDir], new ProcessOptions { Timeout = TimeSpan.FromMinutes(30) }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// The tree's diff against its base commit, untracked files included (<c>git add -A</c> then
-    /// <c>git diff --cached</c>), with binary-file sections dropped. Empty string when nothing changed.
+    /// <c>git diff --cached</c>), with binary-file sections dropped. Empty string when nothing changed. Git runs with the
+    /// harness-owned <paramref name="baseGitDir"/> (see <see cref="SealBaseAsync"/>) and the tree as work tree only:
+    /// no system, global or tree configuration, no hooks, no fsmonitor, no attributes file, no replace objects;
+    /// nested repositories the agent created are left out of the diff (git would otherwise look into them).
+    /// Symbolic links are recorded as links, never followed.
     /// </summary>
     /// <exception cref="ExternalProcessException">git failed.</exception>
-    public static async Task<string> DiffAsync(string tree, CancellationToken cancellationToken)
+    /// <exception cref="DirectoryNotFoundException">No harness git directory.</exception>
+    public static async Task<string> DiffAsync(string tree, string baseGitDir, CancellationToken cancellationToken)
     {
-        await GitAsync(tree, ["add", "-A"], cancellationToken).ConfigureAwait(false);
-        var r = await GitAsync(tree, ["-c", "core.quotepath=off", "diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames", "HEAD"], cancellationToken).ConfigureAwait(false);
+        if (!Directory.Exists(baseGitDir))
+        {
+            throw new DirectoryNotFoundException($"harness git directory {baseGitDir} is missing (SealBaseAsync was not called)");
+        }
+        var excludes = NestedRepositories(tree).Select(p => ":(exclude,top,literal)" + p).ToList();
+        string[] pathspec = excludes.Count == 0 ? [] : ["--", ":(top)", .. excludes];
+        await HarnessGitAsync(tree, baseGitDir, ["add", "-A", .. pathspec], null, cancellationToken).ConfigureAwait(false);
+        var r = await HarnessGitAsync(tree, baseGitDir, ["-c", "core.quotepath=off", "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--ignore-submodules=none", "HEAD"], null, cancellationToken).ConfigureAwait(false);
         return DropBinarySections(r.StandardOutput);
+    }
+
+    /// <summary>
+    /// Tree-relative folders (other than the root) that hold a <c>.git</c> entry: repositories the agent nested in its
+    /// tree. Links are not followed.
+    /// </summary>
+    public static List<string> NestedRepositories(string tree)
+    {
+        var found = new List<string>();
+        var stack = new Stack<string>();
+        stack.Push(tree);
+        var options = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true, ReturnSpecialDirectories = false };
+        while (stack.Count > 0)
+        {
+            var dir = stack.Pop();
+            foreach (var sub in Directory.EnumerateDirectories(dir, "*", options))
+            {
+                if (Path.GetFileName(sub) == ".git")
+                {
+                    continue;
+                }
+                if (Path.Exists(Path.Combine(sub, ".git")) || new FileInfo(Path.Combine(sub, ".git")).LinkTarget is not null)
+                {
+                    found.Add(Path.GetRelativePath(tree, sub));
+                    continue;
+                }
+                stack.Push(sub);
+            }
+        }
+        found.Sort(StringComparer.Ordinal);
+        return found;
     }
 
     /// <summary>Removes the <c>diff --git</c> sections that are binary ("Binary files ... differ" or "GIT binary patch").</summary>
@@ -142,9 +200,40 @@ public static class SnapshotTree
         return text.EndsWith("\n\n", StringComparison.Ordinal) && diff.EndsWith('\n') ? text[..^1] : text;
     }
 
-    /// <summary>Applies <paramref name="patch"/> to the tree with <c>git apply</c>; returns the result (not thrown on failure).</summary>
-    public static Task<ProcessResult> ApplyAsync(string tree, string patch, CancellationToken cancellationToken)
-        => ProcessRunner.RunAsync("git", ["-C", tree, "apply", "--whitespace=nowarn", "-"], new ProcessOptions { StandardInput = Encoding.UTF8.GetBytes(patch), Timeout = TimeSpan.FromMinutes(5) }, cancellationToken);
+    /// <summary>
+    /// Applies <paramref name="patch"/> to the tree with <c>git apply</c>, git running with the harness-owned
+    /// <paramref name="baseGitDir"/> as for <see cref="DiffAsync"/>; returns the result (not thrown on failure).
+    /// </summary>
+    public static Task<ProcessResult> ApplyAsync(string tree, string baseGitDir, string patch, CancellationToken cancellationToken)
+        => ProcessRunner.RunAsync("git", [.. HarnessGitPrefix(tree, baseGitDir), "apply", "--whitespace=nowarn", "-"], new ProcessOptions { StandardInput = Encoding.UTF8.GetBytes(patch), Timeout = TimeSpan.FromMinutes(5), Environment = HarnessGitEnvironment(), WorkingDirectory = tree }, cancellationToken);
+
+    /// <summary>
+    /// Git options that make git ignore everything an agent could have planted: explicit git dir and work tree (no
+    /// discovery of <c>tree/.git</c>), fsmonitor off, hooks from /dev/null, no attributes file, no untracked cache.
+    /// </summary>
+    public static string[] HarnessGitPrefix(string tree, string baseGitDir) =>
+    [
+        "--git-dir=" + baseGitDir, "--work-tree=" + tree,
+        "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.attributesFile=/dev/null",
+        "-c", "core.untrackedCache=false", "-c", "safe.directory=*", "-c", "core.pager=cat",
+    ];
+
+    /// <summary>The environment of harness git runs: no system or global configuration, no replace refs, no prompts.</summary>
+    public static Dictionary<string, string?> HarnessGitEnvironment() => new()
+    {
+        ["GIT_CONFIG_NOSYSTEM"] = "1",
+        ["GIT_CONFIG_GLOBAL"] = "/dev/null",
+        ["GIT_NO_REPLACE_OBJECTS"] = "1",
+        ["GIT_TERMINAL_PROMPT"] = "0",
+        ["GIT_DIR"] = null,
+        ["GIT_WORK_TREE"] = null,
+        ["GIT_INDEX_FILE"] = null,
+        ["GIT_OBJECT_DIRECTORY"] = null,
+        ["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = null,
+    };
+
+    private static Task<ProcessResult> HarnessGitAsync(string tree, string baseGitDir, IEnumerable<string> args, byte[]? stdin, CancellationToken ct)
+        => ProcessRunner.RunCheckedAsync("git", [.. HarnessGitPrefix(tree, baseGitDir), .. args], new ProcessOptions { Timeout = TimeSpan.FromMinutes(30), Environment = HarnessGitEnvironment(), StandardInput = stdin, WorkingDirectory = tree }, ct);
 
     private static Task<ProcessResult> GitAsync(string tree, IEnumerable<string> args, CancellationToken ct)
         => ProcessRunner.RunCheckedAsync("git", ["-C", tree, .. args], new ProcessOptions { Timeout = TimeSpan.FromMinutes(30), Environment = new Dictionary<string, string?> { ["GIT_CONFIG_NOSYSTEM"] = "1" } }, ct);

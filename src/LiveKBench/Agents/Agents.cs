@@ -70,8 +70,10 @@ public static class AgentHarness
 {
     /// <summary>
     /// Runs <paramref name="agent"/>, writes metadata.json when the agent returned it, then computes patch.txt from the
-    /// tree (<see cref="SnapshotTree.DiffAsync"/>; this overrides what the agent wrote) and validates metadata.json.
-    /// A missing or invalid metadata.json becomes exitReason error (timeCost measured here).
+    /// tree (<see cref="SnapshotTree.DiffAsync"/> with the harness-owned git directory; this replaces what the agent wrote,
+    /// without following a link the agent put there) and validates metadata.json (read without following links, at most
+    /// <see cref="KenvMetadata.MaxBytes"/>). A missing or invalid metadata.json becomes exitReason error (timeCost
+    /// measured here); harness notes go to <see cref="KenvLayout.HarnessLog"/>.
     /// </summary>
     /// <exception cref="ExternalProcessException">git failed on the tree.</exception>
     public static async Task<AgentOutcome> RunAsync(IKenvAgent agent, AgentContext context, CancellationToken cancellationToken)
@@ -85,7 +87,7 @@ public static class AgentHarness
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            File.AppendAllText(layout.Output(Kenv.LogFile), $"[harness] agent failed: {ex}\n");
+            HostFiles.AppendLog(layout.HarnessLog, $"[harness] agent failed: {ex}");
             metadata = new KenvMetadata(0, started.Elapsed.TotalSeconds, Kenv.ExitReasonText(ExitReason.Error), 0);
         }
         if (metadata is not null)
@@ -99,12 +101,12 @@ public static class AgentHarness
         }
         catch (InvalidDataException ex)
         {
-            File.AppendAllText(layout.Output(Kenv.LogFile), $"[harness] {ex.Message}\n");
+            HostFiles.AppendLog(layout.HarnessLog, $"[harness] {ex.Message}");
             validated = new KenvMetadata(0, started.Elapsed.TotalSeconds, Kenv.ExitReasonText(ExitReason.Error), 0);
             validated.Write(layout.Output(Kenv.MetadataFile));
         }
-        var patch = await SnapshotTree.DiffAsync(layout.Tree, cancellationToken).ConfigureAwait(false);
-        File.WriteAllText(layout.Output(Kenv.PatchFile), patch);
+        var patch = await SnapshotTree.DiffAsync(layout.Tree, layout.BaseGitDir, cancellationToken).ConfigureAwait(false);
+        HostFiles.WriteNew(layout.Output(Kenv.PatchFile), patch);
         return new AgentOutcome(validated, patch);
     }
 
@@ -136,7 +138,7 @@ public sealed class DeveloperOracleAgent : IKenvAgent
             AgentHarness.WriteJson(layout.Output(Kenv.TrajectoryFile), new JsonObject { ["agent"] = "developer-oracle", ["steps"] = new JsonArray(), ["error"] = "no developer patch" });
             return new KenvMetadata(0, sw.Elapsed.TotalSeconds, Kenv.ExitReasonText(ExitReason.Error), 0);
         }
-        var r = await SnapshotTree.ApplyAsync(layout.Tree, context.DeveloperPatch, cancellationToken).ConfigureAwait(false);
+        var r = await SnapshotTree.ApplyAsync(layout.Tree, layout.BaseGitDir, context.DeveloperPatch, cancellationToken).ConfigureAwait(false);
         File.WriteAllText(layout.Output(Kenv.LogFile), $"developer-oracle: git apply exited {r.ExitCode}\n{r.StandardOutput}{r.StandardError}");
         AgentHarness.WriteJson(layout.Output(Kenv.TrajectoryFile), new JsonObject
         {
@@ -179,7 +181,7 @@ public sealed class ExternalAgent : IKenvAgent
         }
         if (!r.Succeeded)
         {
-            File.AppendAllText(context.Layout.Output(Kenv.LogFile), $"[harness] agent process exited with code {r.ExitCode}: {r.Tail(1000)}\n");
+            HostFiles.AppendLog(context.Layout.HarnessLog, $"[harness] agent process exited with code {r.ExitCode}: {r.Tail(1000)}");
             var prior = TryRead(context.Layout.Output(Kenv.MetadataFile));
             return new KenvMetadata(prior?.DollarCost ?? 0, r.Elapsed.TotalSeconds, Kenv.ExitReasonText(ExitReason.Error), prior?.Steps ?? 0);
         }

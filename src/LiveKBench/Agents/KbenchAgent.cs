@@ -269,7 +269,15 @@ public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAg
                     {
                         return ($"error: no file {Str("path")} in the tree", false, false, false);
                     }
-                    var lines = File.ReadAllLines(path);
+                    if (ReadToolFile(path) is not { } text)
+                    {
+                        return ($"error: {Str("path")} is not a regular file of at most {MaxToolFileBytes} bytes", false, false, false);
+                    }
+                    var lines = text.Split('\n');
+                    if (lines.Length > 0 && lines[^1].Length == 0)
+                    {
+                        lines = lines[..^1];
+                    }
                     var from = Math.Max(1, Int("start_line") ?? 1);
                     var to = Math.Min(lines.Length, Int("end_line") is { } e && e > 0 ? e : lines.Length);
                     var sb = new StringBuilder();
@@ -292,7 +300,10 @@ public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAg
                     {
                         return ("error: old_str is empty", true, false, false);
                     }
-                    var content = File.ReadAllText(path);
+                    if (ReadToolFile(path) is not { } content)
+                    {
+                        return ($"error: {Str("path")} is not a regular file of at most {MaxToolFileBytes} bytes", false, false, false);
+                    }
                     var first = content.IndexOf(oldStr, StringComparison.Ordinal);
                     if (first < 0)
                     {
@@ -303,7 +314,7 @@ public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAg
                         return ("error: old_str occurs more than once; include more context", false, false, false);
                     }
                     File.WriteAllText(path, string.Concat(content.AsSpan(0, first), newStr, content.AsSpan(first + oldStr.Length)));
-                    return ($"edited {Path.GetRelativePath(context.Layout.Tree, path)}", false, false, false);
+                    return ($"edited {Path.GetRelativePath(HostFiles.RealPath(context.Layout.Tree) ?? context.Layout.Tree, path)}", false, false, false);
                 }
             case "run_kernel" when context.Task.Stateful && context.Kernel is not null:
                 {
@@ -311,7 +322,7 @@ public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAg
                     {
                         return ($"error: run_kernel may be called at most {context.Task.Budget.RunKernelCalls} times", false, false, false);
                     }
-                    var diff = await SnapshotTree.DiffAsync(context.Layout.Tree, ct).ConfigureAwait(false);
+                    var diff = await SnapshotTree.DiffAsync(context.Layout.Tree, context.Layout.BaseGitDir, ct).ConfigureAwait(false);
                     var verdict = await context.Kernel.RunKernelAsync(context.Task.BugId, context.Layout.Tree, diff, ct).ConfigureAwait(false);
                     return (Truncate(verdict, max), false, false, true);
                 }
@@ -322,26 +333,27 @@ public sealed class KbenchAgent(IChatClient client, ModelConfig model) : IKenvAg
         }
     }
 
-    /// <summary>Resolves a tree-relative (or absolute inside the tree) path; null when it escapes the tree.</summary>
-    internal static string? Resolve(string tree, string? path)
+    /// <summary>Largest file view_file/edit_file work on (bytes).</summary>
+    public const long MaxToolFileBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Resolves a tree-relative (or absolute inside the tree) path with every symbolic link of every component followed
+    /// (<see cref="HostFiles.ResolveInside"/>); null when the real path leaves the tree or does not exist. The result has no
+    /// links left, and no agent process runs while a file tool runs (bash commands end with their sandbox), so the
+    /// checked path is the one opened.
+    /// </summary>
+    internal static string? Resolve(string tree, string? path) => HostFiles.ResolveInside(tree, path);
+
+    private static string? ReadToolFile(string realPath)
     {
-        if (string.IsNullOrWhiteSpace(path))
+        try
+        {
+            return HostFiles.ReadText(realPath, MaxToolFileBytes);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             return null;
         }
-        var root = Path.GetFullPath(tree).TrimEnd('/') + "/";
-        var full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(root, path));
-        if (!full.StartsWith(root, StringComparison.Ordinal))
-        {
-            return null;
-        }
-        // Refuse symlinks that point outside the tree.
-        var info = new FileInfo(full);
-        if (info.LinkTarget is not null && info.ResolveLinkTarget(true) is { } target && !Path.GetFullPath(target.FullName).StartsWith(root, StringComparison.Ordinal))
-        {
-            return null;
-        }
-        return full;
     }
 
     /// <summary>Keeps the head and tail of <paramref name="text"/> when longer than <paramref name="max"/> characters.</summary>

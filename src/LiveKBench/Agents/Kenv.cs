@@ -133,25 +133,49 @@ public sealed record KenvTask(
 /// <param name="Steps">Model calls made (0 for baselines).</param>
 public sealed record KenvMetadata(double DollarCost, double TimeCost, string ExitReason, int Steps)
 {
-    /// <summary>Writes the file (indented JSON) atomically.</summary>
+    /// <summary>Largest metadata.json the harness reads (bytes).</summary>
+    public const long MaxBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Writes the file (indented JSON) atomically: a new <c>.tmp</c> file (whatever the agent left at that name is
+    /// removed first, links are never followed) renamed over <paramref name="path"/> (a link there is replaced, not followed).
+    /// </summary>
     public void Write(string path)
     {
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(this, Kenv.JsonOptions) + "\n");
+        HostFiles.WriteNew(path + ".tmp", JsonSerializer.Serialize(this, Kenv.JsonOptions) + "\n");
+        if (Directory.Exists(path) && new FileInfo(path).LinkTarget is null)
+        {
+            Directory.Delete(path, recursive: true);
+        }
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
     /// <summary>Reads and validates a metadata.json.</summary>
-    /// <exception cref="InvalidDataException">Missing, not JSON, a key missing, negative numbers or an unknown exitReason.</exception>
+    /// <exception cref="InvalidDataException">Missing, a symbolic link or not a regular file, over <see cref="MaxBytes"/>, not
+    /// JSON, a key missing, negative numbers or an unknown exitReason.</exception>
     public static KenvMetadata Read(string path)
     {
-        if (!File.Exists(path) || new FileInfo(path).Length == 0)
+        string text;
+        try
+        {
+            text = HostFiles.ReadText(path, MaxBytes);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new InvalidDataException($"{Kenv.MetadataFile} missing or empty");
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{Kenv.MetadataFile} refused: {ex.Message}", ex);
+        }
+        if (text.Length == 0)
         {
             throw new InvalidDataException($"{Kenv.MetadataFile} missing or empty");
         }
         JsonElement root;
         try
         {
-            root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+            root = JsonDocument.Parse(text).RootElement;
         }
         catch (JsonException ex)
         {
@@ -192,6 +216,15 @@ public sealed record KenvLayout(string Root)
 
     /// <summary>Output folder.</summary>
     public string OutputDir => Path.Combine(Root, "output");
+
+    /// <summary>
+    /// The harness-owned copy of the tree's repository made before the agent runs (<see cref="SnapshotTree.SealBaseAsync"/>);
+    /// the patch is computed with it, never with <c>tree/.git</c>.
+    /// </summary>
+    public string BaseGitDir => Path.Combine(Root, "base.git");
+
+    /// <summary>The harness's own notes about the run (outside the agent-writable output folder).</summary>
+    public string HarnessLog => Path.Combine(Root, "harness.log");
 
     /// <summary>An output file path.</summary>
     public string Output(string name) => Path.Combine(OutputDir, name);

@@ -5,10 +5,11 @@ namespace LiveKBench.Agents;
 /// <summary>How agent processes (and the built-in agent's bash tool) are isolated.</summary>
 public enum RunnerKind
 {
-    /// <summary>bubblewrap: no network, read-only root, only the tree and the output folder writable (default).</summary>
+    /// <summary>bubblewrap (default): an allow-listed read-only root, unprivileged user namespace, no capabilities, no network;
+    /// only the tree, the output folder and a private /tmp writable.</summary>
     Sandbox,
 
-    /// <summary>docker or podman CLI with <c>--network none</c> (image from the agent configuration).</summary>
+    /// <summary>docker or podman CLI with <c>--network none</c>, uid 65534, no capabilities, read-only root (image from the agent configuration).</summary>
     Container,
 
     /// <summary>No isolation (explicit <c>--no-sandbox</c> only).</summary>
@@ -17,16 +18,21 @@ public enum RunnerKind
 
 /// <summary>What a sandboxed command may see. Paths are absolute host paths.</summary>
 /// <param name="Tree">Working tree: bound read-write, and the working directory.</param>
-/// <param name="InputDir">Input folder: read-only (everything but the writable binds is read-only).</param>
+/// <param name="InputDir">Input folder: bound read-only.</param>
 /// <param name="OutputDir">Output folder: bound read-write; null when the command must not write outputs (bash tool).</param>
-/// <param name="HiddenPaths">Host folders replaced by an empty tmpfs (the workspace with its store and mirrors, shared data): the fix must not be readable.</param>
+/// <param name="HiddenPaths">Host folders that must stay invisible (the workspace with its store and mirrors, shared
+/// data). The root is an allow-list, so these are never bound; one that lies inside an allowed system folder (e.g.
+/// under <c>/usr</c>) is covered by an empty tmpfs.</param>
 /// <param name="Environment">The complete environment of the command (the host environment is cleared: no API keys leak).</param>
+/// <param name="UnixSocket">Optional host Unix socket (e.g. a model proxy) bound at <see cref="Sandbox.SandboxSocket"/>;
+/// the only way out of the sandbox's empty network namespace.</param>
 public sealed record SandboxSpec(
     string Tree,
     string InputDir,
     string? OutputDir,
     IReadOnlyList<string> HiddenPaths,
-    IReadOnlyDictionary<string, string> Environment);
+    IReadOnlyDictionary<string, string> Environment,
+    string? UnixSocket = null);
 
 /// <summary>Builds and runs isolated command lines (bubblewrap or docker/podman) through <see cref="ProcessRunner"/>.</summary>
 public static class Sandbox
@@ -52,24 +58,75 @@ public static class Sandbox
         ["GIT_CONFIG_NOSYSTEM"] = "1",
     };
 
+    /// <summary>The uid and gid the agent runs as inside the sandbox and the container (nobody/nogroup).</summary>
+    public const int AgentUid = 65534;
+
+    /// <summary>Where <see cref="SandboxSpec.UnixSocket"/> appears inside the sandbox.</summary>
+    public const string SandboxSocket = "/run/kenv/agent.sock";
+
     /// <summary>
-    /// bubblewrap arguments (without the program) that run <paramref name="command"/> with no network, a new PID
-    /// namespace and session, dying with the parent, <c>/</c> read-only, fresh <c>/tmp</c>, <c>/proc</c>, <c>/dev</c>,
-    /// hidden paths over-mounted by tmpfs, then the tree and output folder bound writable, cwd = tree, cleared environment.
+    /// System folders bound read-only (when present): the toolchain and libraries. On merged-/usr systems
+    /// <c>/bin</c>, <c>/sbin</c>, <c>/lib*</c> are symbolic links and are recreated as such.
+    /// </summary>
+    public static readonly IReadOnlyList<string> SystemFolders = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+    /// <summary>
+    /// The minimal <c>/etc</c>: account names (no shadow), the dynamic linker's cache, the alternatives links
+    /// (<c>cc</c>, <c>awk</c>, ...), name-service switch, hosts and time zone. Bound read-only when present.
+    /// </summary>
+    public static readonly IReadOnlyList<string> EtcFiles =
+        ["/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/hosts", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"];
+
+    /// <summary>
+    /// Folders inside the allowed system folders that are covered by an empty tmpfs: kernel sources installed by
+    /// packages (Debian's <c>/usr/src/linux-source-*.tar.xz</c> is the fixed tree of every bug based on it) and package
+    /// documentation (Debian's kernel changelogs list the titles of backported fixes).
+    /// </summary>
+    public static readonly IReadOnlyList<string> MaskedSystemFolders = ["/usr/src", "/usr/local/src", "/usr/share/doc"];
+
+    /// <summary>
+    /// bubblewrap arguments (without the program). The root is an allow-list: an empty tmpfs with only
+    /// <see cref="SystemFolders"/> and <see cref="EtcFiles"/> read-only (<see cref="MaskedSystemFolders"/> and hidden
+    /// paths under them covered), fresh <c>/dev</c>, <c>/proc</c> and <c>/tmp</c>, the input folder read-only, the tree
+    /// and the output folder read-write, the socket if any. The command runs in new user, network, PID, IPC, UTS and
+    /// cgroup namespaces as uid/gid <see cref="AgentUid"/> with every capability dropped, no_new_privs (bwrap always
+    /// sets it), no further user namespaces (<c>--disable-userns</c>), its own session, dying with the parent; cwd = tree;
+    /// environment cleared and set to <see cref="SandboxSpec.Environment"/>.
     /// </summary>
     public static List<string> BwrapArguments(SandboxSpec spec, IReadOnlyList<string> command)
     {
+        var uid = AgentUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var a = new List<string>
         {
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
-            "--ro-bind", "/", "/",
-            "--dev", "/dev",
-            "--proc", "/proc",
-            "--tmpfs", "/tmp",
+            "--unshare-user", "--uid", uid, "--gid", uid, "--disable-userns",
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--hostname", "kenv", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
         };
-        foreach (var hidden in spec.HiddenPaths.Where(Directory.Exists).Distinct())
+        foreach (var dir in SystemFolders)
         {
-            a.AddRange(["--tmpfs", hidden]);
+            var info = new DirectoryInfo(dir);
+            if (info.LinkTarget is { } target)
+            {
+                a.AddRange(["--symlink", target, dir]);
+            }
+            else if (info.Exists)
+            {
+                a.AddRange(["--ro-bind", dir, dir]);
+            }
+        }
+        foreach (var etc in EtcFiles)
+        {
+            a.AddRange(["--ro-bind-try", etc, etc]);
+        }
+        a.AddRange(["--symlink", "../proc/self/mounts", "/etc/mtab", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
+        var allowed = SystemFolders.Concat(EtcFiles).Where(p => new DirectoryInfo(p).LinkTarget is null).ToList();
+        bool Under(string path, string folder) => path == folder || path.StartsWith(folder.TrimEnd('/') + "/", StringComparison.Ordinal);
+        var masked = MaskedSystemFolders.Concat(spec.HiddenPaths.Select(Path.GetFullPath))
+            .Where(p => allowed.Any(f => Under(p, f)) && Directory.Exists(p))
+            .Distinct(StringComparer.Ordinal);
+        foreach (var m in masked)
+        {
+            a.AddRange(["--tmpfs", m]);
         }
         a.AddRange(["--ro-bind", spec.InputDir, spec.InputDir]);
         a.AddRange(["--bind", spec.Tree, spec.Tree]);
@@ -77,7 +134,11 @@ public static class Sandbox
         {
             a.AddRange(["--bind", spec.OutputDir, spec.OutputDir]);
         }
-        a.AddRange(["--chdir", spec.Tree, "--clearenv"]);
+        if (spec.UnixSocket is not null)
+        {
+            a.AddRange(["--dir", Path.GetDirectoryName(SandboxSocket)!, "--bind", spec.UnixSocket, SandboxSocket]);
+        }
+        a.AddRange(["--remount-ro", "/", "--chdir", spec.Tree, "--clearenv"]);
         foreach (var (k, v) in spec.Environment.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             a.AddRange(["--setenv", k, v]);
@@ -88,7 +149,8 @@ public static class Sandbox
     }
 
     /// <summary>
-    /// docker/podman arguments (without the program): <c>run --rm --network none --name NAME</c>, the tree at
+    /// docker/podman arguments (without the program): <c>run --rm --network none --name NAME --security-opt
+    /// no-new-privileges --user 65534:65534 --cap-drop ALL --read-only --tmpfs /tmp --ipc private</c>, the tree at
     /// <see cref="ContainerTree"/> (rw), input at <see cref="ContainerInput"/> (ro), output at <see cref="ContainerOutput"/> (rw),
     /// <c>--workdir</c> the tree, one <c>--env</c> per variable of <paramref name="spec"/> (KENV_* paths rewritten to the
     /// container paths), the image, then <paramref name="command"/> (empty = the image's default command).
@@ -104,12 +166,17 @@ public static class Sandbox
         var a = new List<string>
         {
             "run", "--rm", "--network", "none", "--name", name, "--security-opt", "no-new-privileges",
-            "--volume", $"{spec.Tree}:{ContainerTree}:rw",
+            "--user", $"{AgentUid}:{AgentUid}", "--cap-drop", "ALL", "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev",
+            "--ipc", "private", "--volume", $"{spec.Tree}:{ContainerTree}:rw",
             "--volume", $"{spec.InputDir}:{ContainerInput}:ro",
         };
         if (spec.OutputDir is not null)
         {
             a.AddRange(["--volume", $"{spec.OutputDir}:{ContainerOutput}:rw"]);
+        }
+        if (spec.UnixSocket is not null)
+        {
+            a.AddRange(["--volume", $"{spec.UnixSocket}:{SandboxSocket}:rw"]);
         }
         a.AddRange(["--workdir", ContainerTree]);
         foreach (var (k, v) in env.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -119,6 +186,21 @@ public static class Sandbox
         a.Add(image);
         a.AddRange(command);
         return a;
+    }
+
+    /// <summary>
+    /// Gives the tree and output folder to <see cref="AgentUid"/> (<c>chown -R -h</c>, once: skipped when the tree
+    /// already belongs to it) so the container's non-root user can write them, then runs the engine.
+    /// </summary>
+    private static async Task<ProcessResult> RunContainerAsync(string engine, List<string> args, SandboxSpec spec, ProcessOptions options, CancellationToken ct)
+    {
+        var owner = await ProcessRunner.RunCheckedAsync("stat", ["-c", "%u", spec.Tree], new ProcessOptions { Timeout = TimeSpan.FromMinutes(1) }, ct).ConfigureAwait(false);
+        if (owner.StandardOutput.Trim() != AgentUid.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            var owned = $"{AgentUid}:{AgentUid}";
+            await ProcessRunner.RunCheckedAsync("chown", ["-R", "-h", owned, spec.Tree, .. spec.OutputDir is null ? Array.Empty<string>() : [spec.OutputDir]], new ProcessOptions { Timeout = TimeSpan.FromMinutes(10) }, ct).ConfigureAwait(false);
+        }
+        return await ProcessRunner.RunAsync(engine, args, options, ct).ConfigureAwait(false);
     }
 
     /// <summary>The container engine on PATH: podman first, then docker; null when neither is installed.</summary>
@@ -161,7 +243,7 @@ public static class Sandbox
                 }
                 var engine = FindContainerEngine() ?? throw new ExternalProcessException("neither podman nor docker is installed", new ProcessResult("docker", [], -1, "", "not installed", false, TimeSpan.Zero));
                 var name = "kenv-" + Guid.NewGuid().ToString("N")[..12];
-                return ProcessRunner.RunAsync(engine, ContainerArguments(image, name, spec, command), options, cancellationToken);
+                return RunContainerAsync(engine, ContainerArguments(image, name, spec, command), spec, options, cancellationToken);
             default:
                 var env = new Dictionary<string, string?>();
                 foreach (var (k, v) in spec.Environment)

@@ -207,6 +207,7 @@ public static class SmallTree
         Directory.CreateDirectory(layout.Tree);
         File.WriteAllText(Path.Combine(layout.Tree, "a.c"), "int main(void)\n{\n\treturn 1;\n}\n");
         await SnapshotTree.InitSquashedAsync(layout.Tree, "test", TestContext.Current.CancellationToken);
+        await SnapshotTree.SealBaseAsync(layout.Tree, layout.BaseGitDir, TestContext.Current.CancellationToken);
         layout.CreateFolders();
         return layout;
     }

@@ -201,10 +201,7 @@ public sealed class AgentTests
     [Fact]
     public async Task SandboxBlocksNetworkOutsideWritesAndHidesTheFix()
     {
-        if (ProcessRunner.FindOnPath("bwrap") is null)
-        {
-            Assert.Skip("bubblewrap not installed");
-        }
+        SandboxAttackTests.RequireBwrap();
         var src = await UnixShutdownSource.GetAsync();
         using var dir = new TempDir();
         var layout = new KenvLayout(dir["run"]);
