@@ -26,7 +26,7 @@ internal static class BugCommands
         var cmd = new Command("import", "Import bugs, all or nothing; importing twice changes nothing");
         cmd.Arguments.Add(path);
         cmd.Options.Add(json);
-        cmd.SetAction((parse, ct) =>
+        cmd.SetAction(async (parse, ct) =>
         {
             var ws = CliContext.OpenWorkspace(parse);
             using var logs = CliContext.Logging(ws);
@@ -41,10 +41,26 @@ internal static class BugCommands
             {
                 log.LogError("import of {Path} refused: {Reason}", p, ex.Message);
                 Console.Error.WriteLine($"kbench: {ex.Message}; nothing imported");
-                return Task.FromResult(ExitCodes.WorkFailed);
+                return ExitCodes.WorkFailed;
             }
             using var db = ws.OpenStore();
-            var summary = BugRepository.Upsert(db, docs, ct);
+            ImportSummary summary;
+            try
+            {
+                summary = BugRepository.Upsert(db, docs, ct);
+            }
+            catch (BugImportException ex)
+            {
+                log.LogError("import of {Path} refused: {Reason}", p, ex.Message);
+                Console.Error.WriteLine($"kbench: {ex.Message}; nothing imported");
+                return ExitCodes.WorkFailed;
+            }
+            // A bundle imported after its mirror exists gets its parent of fix now, so every stage finds it.
+            var attached = await LiveKBench.Arena.Stages.MirrorStage.AttachIfMirrorAsync(ws, db, log, ct);
+            if (attached > 0)
+            {
+                log.LogInformation("{Count} imported bugs attached to the kernel mirror", attached);
+            }
             log.LogInformation("imported {Path}: {Added} added, {Updated} updated, {Unchanged} unchanged", p, summary.Added, summary.Updated, summary.Unchanged);
             if (parse.GetValue(json))
             {
@@ -54,7 +70,7 @@ internal static class BugCommands
             {
                 Console.WriteLine($"{docs.Count} bugs read: {summary.Added} added, {summary.Updated} updated, {summary.Unchanged} unchanged");
             }
-            return Task.FromResult(ExitCodes.Success);
+            return ExitCodes.Success;
         });
         return cmd;
     }

@@ -30,7 +30,14 @@ internal static class ReportCommands
                 byte[] bytes;
                 try
                 {
-                    bytes = File.ReadAllBytes(file);
+                    // Regular files only (a device such as /dev/zero or a FIFO is refused), read with a bound.
+                    bytes = LiveKBench.Infrastructure.SafeFile.ReadBytes(file, LiveKBench.Infrastructure.InputLimits.ConsoleLogBytes, followLinks: true);
+                }
+                catch (LiveKBench.Infrastructure.UnsafeInputException e)
+                {
+                    Console.Error.WriteLine($"kbench: {e.Message}");
+                    exit = ExitCodes.WorkFailed;
+                    continue;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
                 {

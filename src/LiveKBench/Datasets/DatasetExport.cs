@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
+using LiveKBench.Infrastructure;
 
 namespace LiveKBench.Datasets;
 
@@ -60,11 +61,28 @@ public static class DatasetExport
     {
         var bugs = ReadBugs(dir);
         var datasets = ReadDatasets(dir);
-        BugRepository.Upsert(db, bugs);
+        // All or nothing: the bugs and every dataset in one transaction; any refusal rolls all of it back.
+        using var tx = db.Database.BeginTransaction();
+        try
+        {
+            BugRepository.Upsert(db, bugs);
+        }
+        catch (BugImportException ex)
+        {
+            throw new DatasetException($"{dir}: {ex.Message}; nothing imported", ex);
+        }
         foreach (var d in datasets)
         {
-            DatasetService.Save(db, d, replace: true);
+            try
+            {
+                DatasetService.Save(db, d, replace: true);
+            }
+            catch (DatasetException ex)
+            {
+                throw new DatasetException($"{Path.Combine(dir, "datasets")}: {ex.Message}; nothing imported", ex);
+            }
         }
+        tx.Commit();
         return new DatasetTransferSummary(bugs.Count, datasets.Count);
     }
 
@@ -112,14 +130,47 @@ public static class DatasetExport
             }
             if (File.Exists(jsonl))
             {
-                return [.. File.ReadLines(jsonl).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<DatasetDocument>(l, BugDocument.JsonOptions)!)];
+                return ReadDatasetLines(jsonl);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or JsonException or InvalidCastException or IOException)
+        catch (Exception ex) when (ex is InvalidDataException or JsonException or InvalidCastException or IOException or BugImportException)
         {
             throw new DatasetException($"{dir}: cannot read the datasets config: {ex.Message}", ex);
         }
         return [];
+    }
+
+    /// <summary>The datasets JSON Lines file: bounded lines, strict UTF-8; a null, malformed or nameless line is refused with its number.</summary>
+    private static List<DatasetDocument> ReadDatasetLines(string path)
+    {
+        var list = new List<DatasetDocument>();
+        SafeFile.CheckRegular(path, followLinks: true);
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var lineNo = 0;
+        foreach (var bytes in JsonLines.ReadLines(fs, InputLimits.JsonLineBytes, n => $"{path}:{n}"))
+        {
+            lineNo++;
+            var line = SafeFile.DecodeUtf8(bytes, $"{path}:{lineNo}");
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            DatasetDocument? d;
+            try
+            {
+                d = JsonSerializer.Deserialize<DatasetDocument>(line, BugDocument.JsonOptions);
+            }
+            catch (JsonException ex)
+            {
+                throw new BugImportException($"{path}:{lineNo}: not a dataset document: {ex.Message}", ex);
+            }
+            if (d is null || string.IsNullOrWhiteSpace(d.Name) || d.BugIds is null || d.BugIds.Any(id => id is null))
+            {
+                throw new BugImportException($"{path}:{lineNo}: not a dataset document (needs \"name\" and \"bugIds\", a list of bug ids)");
+            }
+            list.Add(d);
+        }
+        return list;
     }
 
     private static BugParquetRow BugRow(BugDocument b) => new()

@@ -53,7 +53,7 @@ public static class DatasetService
         return Save(db, new DatasetDocument { Name = name, Description = description, AddedTime = now, BugIds = [.. ids.Order(StringComparer.Ordinal)] }, replace: false);
     }
 
-    /// <summary>Stores a dataset document in one transaction. With <paramref name="replace"/> an existing dataset of that name is overwritten; without, it is an error unless identical.</summary>
+    /// <summary>Stores a dataset document in one transaction (joining the caller's open transaction, if any). With <paramref name="replace"/> an existing dataset of that name is overwritten; without, it is an error unless identical.</summary>
     /// <exception cref="DatasetException">Duplicate name, unknown bug or empty dataset.</exception>
     public static DatasetDocument Save(KBenchDbContext db, DatasetDocument doc, bool replace)
     {
@@ -71,7 +71,7 @@ public static class DatasetService
         {
             throw new DatasetException($"dataset {doc.Name}: no bug {unknown} in this workspace");
         }
-        using var tx = db.Database.BeginTransaction();
+        using var tx = db.Database.CurrentTransaction is null ? db.Database.BeginTransaction() : null;
         var existing = db.Datasets.Include(d => d.Members).SingleOrDefault(d => d.Name == doc.Name);
         if (existing is not null)
         {
@@ -94,7 +94,7 @@ public static class DatasetService
             Members = [.. doc.BugIds.Distinct().Select(id => new DatasetMember { BugId = id })],
         });
         db.SaveChanges();
-        tx.Commit();
+        tx?.Commit();
         return doc;
     }
 

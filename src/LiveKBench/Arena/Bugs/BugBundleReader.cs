@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LiveKBench.Arena.Store;
+using LiveKBench.Infrastructure;
 
 namespace LiveKBench.Arena.Bugs;
 
@@ -9,6 +10,9 @@ public sealed class BugImportException(string message, Exception? inner = null) 
 /// <summary>
 /// Reads bug bundles: folders in the layout of shared/data/realbugs (schema <c>livekbench-bug-bundle/1</c>):
 /// <c>bug.json</c> plus the files it names (reproducers, fix patch, config fragment and/or full config).
+/// Every file is opened safely: regular files only, no symbolic link anywhere below the bundle folder, a bounded
+/// read with the size limit of its field (<see cref="InputLimits"/>), strict UTF-8 (invalid bytes are refused,
+/// never replaced). A field of bug.json with the wrong JSON type is refused with its name, never ignored.
 /// </summary>
 public static class BugBundleReader
 {
@@ -39,7 +43,7 @@ public static class BugBundleReader
         string bugJsonText;
         try
         {
-            bugJsonText = ReadText(bugJsonPath);
+            bugJsonText = ReadText(bugJsonPath, InputLimits.BugJsonBytes);
             using var doc = JsonDocument.Parse(bugJsonText);
             root = doc.RootElement.Clone();
         }
@@ -51,8 +55,8 @@ public static class BugBundleReader
         {
             throw new BugImportException($"{bugJsonPath}: expected a JSON object");
         }
-        var title = Str(root, "title") ?? throw new BugImportException($"{bugJsonPath}: missing \"title\"");
-        var statusText = Str(root, "status") ?? "fixed";
+        var title = Str(root, "title", bugJsonPath) ?? throw new BugImportException($"{bugJsonPath}: missing \"title\"");
+        var statusText = Str(root, "status", bugJsonPath) ?? "fixed";
         BugStatus status;
         try
         {
@@ -62,26 +66,26 @@ public static class BugBundleReader
         {
             throw new BugImportException($"{bugJsonPath}: \"status\": {ex.Message}", ex);
         }
-        var syzbot = Obj(root, "syzbot");
-        var extid = syzbot is { } s1 ? Str(s1, "extid") : null;
-        var syzbotId = syzbot is { } s2 ? Str(s2, "id") : null;
+        var syzbot = Obj(root, "syzbot", bugJsonPath);
+        var extid = syzbot is { } s1 ? Str(s1, "extid", bugJsonPath, "syzbot.") : null;
+        var syzbotId = syzbot is { } s2 ? Str(s2, "id", bugJsonPath, "syzbot.") : null;
         var key = Path.GetFileName(folder.TrimEnd('/'));
         // Our own samples are not syzbot bugs: they carry a top-level "id" instead.
-        var id = extid ?? syzbotId ?? Str(root, "id") ?? throw new BugImportException($"{bugJsonPath}: needs \"syzbot\": {{\"extid\"}} or {{\"id\"}}, or a top-level \"id\"");
+        var id = extid ?? syzbotId ?? Str(root, "id", bugJsonPath) ?? throw new BugImportException($"{bugJsonPath}: needs \"syzbot\": {{\"extid\"}} or {{\"id\"}}, or a top-level \"id\"");
 
-        var kernel = Obj(root, "kernel");
-        var config = Obj(root, "config");
+        var kernel = Obj(root, "kernel", bugJsonPath);
+        var config = Obj(root, "config", bugJsonPath);
         string? fragment = null, full = null, configBase = null;
         if (config is { } c)
         {
-            configBase = Str(c, "base");
-            if (Str(c, "fragment") is { } fragFile)
+            configBase = Str(c, "base", bugJsonPath, "config.");
+            if (Str(c, "fragment", bugJsonPath, "config.") is { } fragFile)
             {
-                fragment = ReadNamed(folder, fragFile, bugJsonPath);
+                fragment = ReadNamed(folder, fragFile, bugJsonPath, InputLimits.ConfigFragmentBytes);
             }
-            if (Str(c, "full") is { } fullFile)
+            if (Str(c, "full", bugJsonPath, "config.") is { } fullFile)
             {
-                full = ReadNamed(folder, fullFile, bugJsonPath);
+                full = ReadNamed(folder, fullFile, bugJsonPath, InputLimits.KernelConfigBytes);
             }
         }
         if (fragment is null && full is null)
@@ -90,13 +94,17 @@ public static class BugBundleReader
         }
 
         var reproducers = new List<ReproducerDocument>();
-        if (Obj(root, "reproducers") is { } repros)
+        if (Obj(root, "reproducers", bugJsonPath) is { } repros)
         {
             foreach (var p in repros.EnumerateObject())
             {
-                if (p.Value.ValueKind != JsonValueKind.String)
+                if (p.Value.ValueKind == JsonValueKind.Null)
                 {
                     continue;
+                }
+                if (p.Value.ValueKind != JsonValueKind.String)
+                {
+                    throw new BugImportException($"{bugJsonPath}: \"reproducers.{p.Name}\" must be a file name (a JSON string), not {Describe(p.Value.ValueKind)}");
                 }
                 ReproducerKind kind;
                 try
@@ -107,7 +115,7 @@ public static class BugBundleReader
                 {
                     throw new BugImportException($"{bugJsonPath}: reproducer kind \"{p.Name}\" is not c or syz", ex);
                 }
-                reproducers.Add(new ReproducerDocument { Kind = kind, Text = ReadNamed(folder, p.Value.GetString()!, bugJsonPath) });
+                reproducers.Add(new ReproducerDocument { Kind = kind, Text = ReadNamed(folder, p.Value.GetString()!, bugJsonPath, InputLimits.ReproducerBytes) });
             }
         }
         if (reproducers.Count == 0)
@@ -117,14 +125,14 @@ public static class BugBundleReader
 
         var fixCommits = new List<FixCommitDocument>();
         DeveloperPatchDocument? developerPatch = null;
-        if (Obj(root, "fix") is { } fix)
+        if (Obj(root, "fix", bugJsonPath) is { } fix)
         {
-            var patchFile = Str(fix, "patch") ?? throw new BugImportException($"{bugJsonPath}: \"fix\" needs \"patch\"");
-            var patchText = ReadNamed(folder, patchFile, bugJsonPath);
-            var fixTitle = Str(fix, "title");
-            var hash = Str(fix, "upstreamHash");
-            var author = Str(fix, "author");
-            DateTime? fixDate = Str(fix, "date") is { } ds && DateTime.TryParse(ds, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
+            var patchFile = Str(fix, "patch", bugJsonPath, "fix.") ?? throw new BugImportException($"{bugJsonPath}: \"fix\" needs \"patch\"");
+            var patchText = ReadNamed(folder, patchFile, bugJsonPath, InputLimits.PatchBytes);
+            var fixTitle = Str(fix, "title", bugJsonPath, "fix.");
+            var hash = Str(fix, "upstreamHash", bugJsonPath, "fix.");
+            var author = Str(fix, "author", bugJsonPath, "fix.");
+            DateTime? fixDate = Str(fix, "date", bugJsonPath, "fix.") is { } ds && DateTime.TryParse(ds, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
             fixCommits.Add(new FixCommitDocument { Title = fixTitle, Hash = hash, AuthorName = AuthorName(author), Author = AuthorEmail(author), Date = fixDate });
             developerPatch = new DeveloperPatchDocument
             {
@@ -147,10 +155,10 @@ public static class BugBundleReader
             Status = status,
             Source = BugSource.Bundle,
             BundleKey = key,
-            Link = syzbot is { } s3 ? Str(s3, "link") : null,
-            CrashTitle = Str(root, "crashTitle") ?? title,
-            KernelSourceGit = kernel is { } k1 ? Str(k1, "source") : null,
-            KernelBase = kernel is { } k2 ? KernelBase(k2) : null,
+            Link = syzbot is { } s3 ? Str(s3, "link", bugJsonPath, "syzbot.") : null,
+            CrashTitle = Str(root, "crashTitle", bugJsonPath) ?? title,
+            KernelSourceGit = kernel is { } k1 ? Str(k1, "source", bugJsonPath, "kernel.") : null,
+            KernelBase = kernel is { } k2 ? KernelBase(k2, bugJsonPath) : null,
             KernelConfig = full,
             ConfigBase = configBase,
             ConfigFragment = fragment,
@@ -186,10 +194,10 @@ public static class BugBundleReader
         return null;
     }
 
-    private static string KernelBase(JsonElement kernel)
+    private static string KernelBase(JsonElement kernel, string bugJsonPath)
     {
-        var version = Str(kernel, "version");
-        var source = Str(kernel, "source");
+        var version = Str(kernel, "version", bugJsonPath, "kernel.");
+        var source = Str(kernel, "source", bugJsonPath, "kernel.");
         var name = source is not null && source.Contains("linux-source-6.1", StringComparison.Ordinal) ? "Debian linux-source-6.1" : source;
         return version is null ? name ?? "" : $"{name} {version}".Trim();
     }
@@ -215,35 +223,74 @@ public static class BugBundleReader
         return lt >= 0 && gt > lt ? author[(lt + 1)..gt] : null;
     }
 
-    private static string ReadNamed(string folder, string name, string bugJsonPath)
+    private static string ReadNamed(string folder, string name, string bugJsonPath, long maxBytes)
     {
-        if (Path.IsPathRooted(name) || name.Split('/', '\\').Contains(".."))
+        if (name.Length == 0 || Path.IsPathRooted(name) || name.Contains('\0') || name.Split('/', '\\').Any(seg => seg is ".." or "." or ""))
         {
             throw new BugImportException($"{bugJsonPath}: file name \"{name}\" must stay inside the bundle folder");
         }
-        var path = Path.Combine(folder, name);
-        if (!File.Exists(path))
+        // No symbolic link anywhere between the bundle folder and the file: a link could lead outside the bundle.
+        var parts = name.Split('/', '\\');
+        var path = folder;
+        for (var i = 0; i < parts.Length; i++)
         {
-            throw new BugImportException($"{path}: missing (named in {bugJsonPath})");
+            path = Path.Combine(path, parts[i]);
+            var kind = SafeFile.KindOf(path);
+            if (kind == SafeFile.Kind.Missing)
+            {
+                throw new BugImportException($"{path}: missing (named in {bugJsonPath})");
+            }
+            if (kind == SafeFile.Kind.SymbolicLink)
+            {
+                throw new BugImportException($"{path}: is a symbolic link (named in {bugJsonPath}); bundle files must be regular files inside the bundle folder");
+            }
         }
-        return ReadText(path);
+        return ReadText(path, maxBytes);
     }
 
-    private static string ReadText(string path)
+    private static string ReadText(string path, long maxBytes)
     {
         try
         {
-            return File.ReadAllText(path);
+            return SafeFile.ReadText(path, maxBytes);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnsafeInputException ex)
         {
-            throw new BugImportException($"{path}: cannot read: {ex.Message}", ex);
+            throw new BugImportException(ex.Message, ex);
         }
     }
 
-    private static string? Str(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.String => "a string",
+        _ => "null",
+    };
 
-    private static JsonElement? Obj(JsonElement e, string name)
-        => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
+    /// <summary>A string field; null when absent or JSON null; any other JSON type is refused with the field's name.</summary>
+    private static string? Str(JsonElement e, string name, string bugJsonPath, string prefix = "")
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        return v.ValueKind == JsonValueKind.String
+            ? v.GetString()
+            : throw new BugImportException($"{bugJsonPath}: \"{prefix}{name}\" must be a JSON string, not {Describe(v.ValueKind)}");
+    }
+
+    /// <summary>An object field; null when absent or JSON null; any other JSON type is refused with the field's name.</summary>
+    private static JsonElement? Obj(JsonElement e, string name, string bugJsonPath)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        return v.ValueKind == JsonValueKind.Object
+            ? v
+            : throw new BugImportException($"{bugJsonPath}: \"{name}\" must be a JSON object, not {Describe(v.ValueKind)}");
+    }
 }

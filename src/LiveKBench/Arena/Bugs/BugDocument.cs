@@ -280,6 +280,95 @@ public sealed record BugDocument
         b.Reproducers = [.. Reproducers.Select(r => new Reproducer { BugId = Id, Kind = r.Kind, Text = r.Text, Options = r.Options })];
     }
 
+    /// <summary>
+    /// Checks what JSON deserialisation cannot: required fields present, no null entries in lists, and every text
+    /// within its size limit (UTF-8 bytes, <see cref="Infrastructure.InputLimits"/>).
+    /// </summary>
+    /// <returns>Null when valid, else the reason naming the field (e.g. <c>"reproducers[0]" is null</c>).</returns>
+    public string? Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Id))
+        {
+            return "\"id\" is missing or empty";
+        }
+        if (string.IsNullOrWhiteSpace(Title))
+        {
+            return "\"title\" is missing or empty";
+        }
+        if (Subsystems is null || Crashes is null || FixCommits is null || Reproducers is null)
+        {
+            var which = Subsystems is null ? "subsystems" : Crashes is null ? "crashes" : FixCommits is null ? "fixCommits" : "reproducers";
+            return $"\"{which}\" is null (must be a list)";
+        }
+        for (var i = 0; i < Subsystems.Count; i++)
+        {
+            if (Subsystems[i] is null)
+            {
+                return $"\"subsystems[{i}]\" is null";
+            }
+        }
+        for (var i = 0; i < Crashes.Count; i++)
+        {
+            if (Crashes[i] is null)
+            {
+                return $"\"crashes[{i}]\" is null";
+            }
+        }
+        for (var i = 0; i < FixCommits.Count; i++)
+        {
+            if (FixCommits[i] is null)
+            {
+                return $"\"fixCommits[{i}]\" is null";
+            }
+        }
+        for (var i = 0; i < Reproducers.Count; i++)
+        {
+            if (Reproducers[i] is null)
+            {
+                return $"\"reproducers[{i}]\" is null";
+            }
+            if (Reproducers[i].Text is null)
+            {
+                return $"\"reproducers[{i}].text\" is missing";
+            }
+            if (TooLong(Reproducers[i].Text, Infrastructure.InputLimits.ReproducerBytes) is { } why)
+            {
+                return $"\"reproducers[{i}].text\" {why}";
+            }
+        }
+        var checks = new (string Name, string? Text, long Limit)[]
+        {
+            ("id", Id, Infrastructure.InputLimits.ShortFieldBytes),
+            ("title", Title, Infrastructure.InputLimits.ShortFieldBytes),
+            ("crashTitle", CrashTitle, Infrastructure.InputLimits.ShortFieldBytes),
+            ("crashReport", CrashReport, Infrastructure.InputLimits.CrashReportBytes),
+            ("kernelConfig", KernelConfig, Infrastructure.InputLimits.KernelConfigBytes),
+            ("configFragment", ConfigFragment, Infrastructure.InputLimits.ConfigFragmentBytes),
+            ("metadataJson", MetadataJson, Infrastructure.InputLimits.MetadataBytes),
+            ("developerPatch.patch", DeveloperPatch?.Patch, Infrastructure.InputLimits.PatchBytes),
+            ("developerPatch.message", DeveloperPatch?.Message, Infrastructure.InputLimits.MetadataBytes),
+        };
+        foreach (var (name, text, limit) in checks)
+        {
+            if (TooLong(text, limit) is { } why)
+            {
+                return $"\"{name}\" {why}";
+            }
+        }
+        return null;
+
+        static string? TooLong(string? text, long limit)
+        {
+            // Cheap bound first: a UTF-8 byte count is at most 3 per UTF-16 char and at least 1.
+            if (text is null || text.Length * 3L <= limit)
+            {
+                return null;
+            }
+            var bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+            return bytes > limit ? $"is {bytes} bytes, larger than the limit of {Infrastructure.InputLimits.Describe(limit)}" : null;
+        }
+    }
+
     /// <summary>The document as one JSON line (no indentation).</summary>
     public string ToJsonLine() => JsonSerializer.Serialize(this, JsonOptions);
 }

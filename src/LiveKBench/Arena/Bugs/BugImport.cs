@@ -15,6 +15,16 @@ public static class BugImport
         {
             throw new BugImportException($"{path}: no such file or folder");
         }
-        return [.. BugBundleReader.FindBundles(path).Select(folder => BugBundleReader.Read(folder, addedTime))];
+        var docs = new List<BugDocument>();
+        foreach (var folder in BugBundleReader.FindBundles(path))
+        {
+            var doc = BugBundleReader.Read(folder, addedTime);
+            if (doc.Validate() is { } why)
+            {
+                throw new BugImportException($"{Path.Combine(folder, "bug.json")}: {why}");
+            }
+            docs.Add(doc);
+        }
+        return docs;
     }
 }

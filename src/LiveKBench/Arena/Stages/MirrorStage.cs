@@ -78,6 +78,30 @@ public static class MirrorStage
         return n;
     }
 
+    /// <summary>
+    /// When the workspace already has its Debian mirror (<c>kbench mirror from-tarball</c>), attaches the bundle bugs
+    /// not yet attached (<see cref="AttachBundlesAsync"/>); used right after <c>bugs import</c>, so a bundle imported
+    /// after its mirror exists has its parent of fix for every stage. Returns how many bugs were attached (0 without a mirror).
+    /// </summary>
+    public static async Task<int> AttachIfMirrorAsync(Workspace ws, KBenchDbContext db, ILogger log, CancellationToken cancellationToken)
+    {
+        var path = ws.Settings.Mirrors.TryGetValue(KernelEnvironment.DebianMirrorKey, out var p) ? p : KernelEnvironment.DebianMirrorPath(ws);
+        if (!Directory.Exists(path))
+        {
+            return 0;
+        }
+        KernelMirror mirror;
+        try
+        {
+            mirror = KernelMirror.Open(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return 0;
+        }
+        return await AttachBundlesAsync(db, mirror, log, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Key of a bug's refs in the mirror (bundle key, else id), restricted to [A-Za-z0-9._-].</summary>
     public static string MirrorKey(Bug bug)
     {

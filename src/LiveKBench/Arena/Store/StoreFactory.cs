@@ -49,13 +49,17 @@ public static class StoreFactory
         {
             try
             {
+                // Two processes opening one new workspace at once (two `kbench init`, or any first commands) would both
+                // create the tables; a lock file next to the database lets one migrate while the other waits.
+                using var migrationLock = AcquireMigrationLock(databasePath);
                 db.Database.OpenConnection();
+                db.Database.ExecuteSqlRaw($"PRAGMA busy_timeout={BusyTimeoutSeconds * 1000};");
                 db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
                 db.Database.ExecuteSqlRaw($"PRAGMA busy_timeout={BusyTimeoutSeconds * 1000};");
                 db.Database.ExecuteSqlRaw(RecursiveTriggers);
                 db.Database.Migrate();
             }
-            catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException or TimeoutException)
             {
                 lock (Migrated)
                 {
@@ -72,6 +76,32 @@ public static class StoreFactory
             db.Database.ExecuteSqlRaw(RecursiveTriggers);
         }
         return db;
+    }
+
+    /// <summary>
+    /// Takes the exclusive lock file <c>&lt;database&gt;.migrate.lock</c> (an advisory lock held by the open handle, so a
+    /// killed process releases it), waiting up to <see cref="BusyTimeoutSeconds"/> for another process to finish migrating.
+    /// </summary>
+    /// <exception cref="TimeoutException">Another process held the lock all that time.</exception>
+    private static FileStream AcquireMigrationLock(string databasePath)
+    {
+        var lockPath = Path.GetFullPath(databasePath) + ".migrate.lock";
+        var deadline = DateTime.UtcNow.AddSeconds(BusyTimeoutSeconds);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline && File.Exists(lockPath))
+            {
+                Thread.Sleep(50);
+            }
+            catch (IOException ex) when (File.Exists(lockPath))
+            {
+                throw new TimeoutException($"another process is migrating {databasePath} (lock {lockPath} held for {BusyTimeoutSeconds} s)", ex);
+            }
+        }
     }
 }
 

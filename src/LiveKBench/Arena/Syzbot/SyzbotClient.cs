@@ -30,6 +30,13 @@ public sealed record SyzbotClientOptions
     /// <summary>Upper bound of one back-off delay, and of an honoured Retry-After. Default 2 min.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Largest response body read, in bytes (default <see cref="Infrastructure.InputLimits.HttpResponseBytes"/>, 64 MiB).
+    /// A larger answer is refused while reading (never buffered whole): the request fails with
+    /// <see cref="SyzbotHttpException"/> without retrying, so the crawl fails cleanly and is retried on its next run.
+    /// </summary>
+    public long MaxResponseBytes { get; init; } = Infrastructure.InputLimits.HttpResponseBytes;
+
     /// <summary>Time limit of one HTTP attempt (headers and body). Default 60 s.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -293,8 +300,33 @@ public sealed class SyzbotClient : IDisposable
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Get, url);
                     r = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-                    // Buffer the body inside the timeout so a stalled body counts as a timeout too.
-                    await r.Content.LoadIntoBufferAsync(timeout.Token).ConfigureAwait(false);
+                    // Buffer the body inside the timeout so a stalled body counts as a timeout too, and never more than the limit.
+                    var max = _options.MaxResponseBytes;
+                    if (r.Content.Headers.ContentLength is long declared && declared > max)
+                    {
+                        throw new SyzbotHttpException($"GET {target}: the response is {declared} bytes, larger than the limit of {Infrastructure.InputLimits.Describe(max)}; not read", (int)r.StatusCode, attempts);
+                    }
+                    var body = new MemoryStream();
+                    await using (var stream = await r.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false))
+                    {
+                        var buffer = new byte[81920];
+                        int n;
+                        while ((n = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false)) > 0)
+                        {
+                            if (body.Length + n > max)
+                            {
+                                throw new SyzbotHttpException($"GET {target}: the response is larger than the limit of {Infrastructure.InputLimits.Describe(max)}; reading stopped", (int)r.StatusCode, attempts);
+                            }
+                            body.Write(buffer, 0, n);
+                        }
+                    }
+                    var buffered = new ByteArrayContent(body.GetBuffer(), 0, (int)body.Length);
+                    foreach (var h in r.Content.Headers)
+                    {
+                        buffered.Headers.TryAddWithoutValidation(h.Key, h.Value);
+                    }
+                    r.Content.Dispose();
+                    r.Content = buffered;
                     return r;
                 }
                 catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)

@@ -64,6 +64,7 @@ public static partial class UnifiedDiff
         string? oldPath = null, newPath = null;
         bool inFile = false, binary = false, added = false, deleted = false;
         List<DiffHunk> hunks = [];
+        var fileLine = 0;
 
         void Flush()
         {
@@ -73,6 +74,8 @@ public static partial class UnifiedDiff
                 var np = deleted ? null : newPath ?? oldPath;
                 if (op is not null || np is not null)
                 {
+                    CheckPath(op, fileLine);
+                    CheckPath(np, fileLine);
                     files.Add(new FileDiff(op, np, binary, hunks));
                 }
             }
@@ -90,6 +93,7 @@ public static partial class UnifiedDiff
             {
                 Flush();
                 inFile = true;
+                fileLine = i + 1;
                 var m = GitHeader().Match(line);
                 if (m.Success)
                 {
@@ -105,6 +109,7 @@ public static partial class UnifiedDiff
                 {
                     Flush();
                     inFile = true;
+                    fileLine = i + 1;
                 }
                 var o = StripPath(line[4..]);
                 var n = StripPath(lines[i + 1].TrimEnd('\r')[4..]);
@@ -157,10 +162,11 @@ public static partial class UnifiedDiff
                 {
                     throw new DiffFormatException($"line {i + 1}: hunk header outside a file");
                 }
-                var os = int.Parse(h.Groups[1].Value, CultureInfo.InvariantCulture);
-                var oc = h.Groups[2].Success ? int.Parse(h.Groups[2].Value, CultureInfo.InvariantCulture) : 1;
-                var ns = int.Parse(h.Groups[3].Value, CultureInfo.InvariantCulture);
-                var nc = h.Groups[4].Success ? int.Parse(h.Groups[4].Value, CultureInfo.InvariantCulture) : 1;
+                if (!HunkNumber(h.Groups[1], out var os) || !HunkNumber(h.Groups[2], out var oc)
+                    || !HunkNumber(h.Groups[3], out var ns) || !HunkNumber(h.Groups[4], out var nc))
+                {
+                    throw new DiffFormatException($"line {i + 1}: hunk header number out of range (at most {int.MaxValue}): '{Truncate(line)}'");
+                }
                 var body = new List<DiffLine>();
                 int seenOld = 0, seenNew = 0;
                 var start = i + 1;
@@ -212,6 +218,45 @@ public static partial class UnifiedDiff
         }
         Flush();
         return files;
+    }
+
+    /// <summary>A hunk header number: 1 when the optional group is absent; false when it does not fit an int.</summary>
+    private static bool HunkNumber(Group g, out int value)
+    {
+        value = 1;
+        return !g.Success || int.TryParse(g.ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <summary>
+    /// A patch path must name a file inside the tree: relative, no <c>..</c> or <c>.</c> segment, no empty
+    /// segment, no backslash or control character (the rules of <c>PatchSanitizer</c>).
+    /// </summary>
+    /// <exception cref="DiffFormatException">The path leaves the tree; the message quotes the path only.</exception>
+    private static void CheckPath(string? path, int line)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        if (path.Length == 0)
+        {
+            throw new DiffFormatException($"line {line}: empty file path");
+        }
+        if (path.StartsWith('/') || path.StartsWith('~'))
+        {
+            throw new DiffFormatException($"line {line}: absolute path '{Truncate(path)}' is not allowed");
+        }
+        if (path.Contains('\\') || path.Any(char.IsControl))
+        {
+            throw new DiffFormatException($"line {line}: path '{Truncate(path)}' holds a backslash or control character");
+        }
+        foreach (var seg in path.Split('/'))
+        {
+            if (seg is ".." or "." or "")
+            {
+                throw new DiffFormatException($"line {line}: path '{Truncate(path)}' leaves the tree or is not normalised");
+            }
+        }
     }
 
     private static string Truncate(string s) => s.Length <= 80 ? s : s[..80] + "…";

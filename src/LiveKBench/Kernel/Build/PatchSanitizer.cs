@@ -139,8 +139,11 @@ public static partial class PatchSanitizer
                 {
                     return PatchCheck.Reject($"line {i + 1}: hunk without a ---/+++ file header");
                 }
-                var oldCount = h.Groups[2].Success ? int.Parse(h.Groups[2].Value, CultureInfo.InvariantCulture) : 1;
-                var newCount = h.Groups[4].Success ? int.Parse(h.Groups[4].Value, CultureInfo.InvariantCulture) : 1;
+                if (!HunkNumber(h.Groups[1], out _) || !HunkNumber(h.Groups[2], out var oldCount)
+                    || !HunkNumber(h.Groups[3], out _) || !HunkNumber(h.Groups[4], out var newCount))
+                {
+                    return PatchCheck.Reject($"line {i + 1}: hunk header number out of range (at most {int.MaxValue}) in '{Clip(line)}'");
+                }
                 var j = i + 1;
                 while ((oldCount > 0 || newCount > 0) && j < count)
                 {
@@ -269,6 +272,13 @@ public static partial class PatchSanitizer
             }
         }
         return null;
+    }
+
+    /// <summary>A hunk header number: 1 when the optional group is absent; false when it does not fit an int.</summary>
+    private static bool HunkNumber(Group g, out int value)
+    {
+        value = 1;
+        return !g.Success || int.TryParse(g.ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
     private static string Clip(string s) => s.Length <= 120 ? s : s[..120] + "…";
