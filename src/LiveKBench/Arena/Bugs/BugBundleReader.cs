@@ -149,6 +149,7 @@ public static class BugBundleReader
             BundleKey = key,
             Link = syzbot is { } s3 ? Str(s3, "link") : null,
             CrashTitle = Str(root, "crashTitle") ?? title,
+            AltTitles = AltTitles.Collect(Str(root, "crashTitle") ?? title, [title], null, StrArray(root, "altTitles", bugJsonPath)),
             KernelSourceGit = kernel is { } k1 ? Str(k1, "source") : null,
             KernelBase = kernel is { } k2 ? KernelBase(k2) : null,
             KernelConfig = full,
@@ -243,6 +244,20 @@ public static class BugBundleReader
 
     private static string? Str(JsonElement e, string name)
         => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    // An optional array of strings; anything else under that name is an error.
+    private static List<string> StrArray(JsonElement e, string name, string path)
+    {
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String))
+        {
+            throw new BugImportException($"{path}: \"{name}\" must be an array of strings");
+        }
+        return [.. v.EnumerateArray().Select(x => x.GetString()!)];
+    }
 
     private static JsonElement? Obj(JsonElement e, string name)
         => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
