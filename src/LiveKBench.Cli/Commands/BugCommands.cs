@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LiveKBench.Arena.Bugs;
+using LiveKBench.Arena.Stages;
 using LiveKBench.Arena.Store;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -147,7 +148,9 @@ internal static class BugCommands
                 b.FixCommits.OrderBy(f => f.Index).Select(f => f.Hash).FirstOrDefault(h => h != null) ?? b.DeveloperPatch?.CommitHash,
                 b.ParentOfFix,
                 [.. b.Reproducers.OrderBy(r => r.Kind).Select(r => EnumText.ToText(r.Kind))],
-                kcache.TryGetValue(b.Id, out var k) && k.Verdict is { } v ? EnumText.ToText(v) : null)).ToList();
+                kcache.TryGetValue(b.Id, out var k) && k.Verdict is { } v ? EnumText.ToText(v) : null,
+                k is { BaselineInstances: { } bn, BaselineCrashes: { } bc } ? $"{bc}/{bn}" : null,
+                BaselineView.Of(k, ws.Settings.Reproduction.MaxInstances)?.Why)).ToList();
             if (parse.GetValue(json))
             {
                 CliContext.PrintJson(rows);
@@ -161,7 +164,7 @@ internal static class BugCommands
             Console.WriteLine($"{"id",-40}  {"status",-6}  {"repro",-5}  {"baseline",-16}  title");
             foreach (var r in rows)
             {
-                Console.WriteLine($"{r.Id,-40}  {r.Status,-6}  {string.Join(",", r.Reproducers),-5}  {r.BaselineVerdict ?? "-",-16}  {r.Title}");
+                Console.WriteLine($"{r.Id,-40}  {r.Status,-6}  {string.Join(",", r.Reproducers),-5}  {(r.BaselineVerdict ?? "-") + (r.BaselineCrashes is null ? "" : " " + r.BaselineCrashes),-16}  {r.Title}{(r.NotGivenToAgentsBecause is { } why ? $"\n{"",-40}  not given to agents: {why}" : "")}");
                 Console.WriteLine($"{"",-40}  kernel {r.KernelBase ?? "-"}; fix {r.FixCommit ?? "-"}");
             }
             Console.WriteLine($"{rows.Count} bugs");
@@ -206,15 +209,22 @@ internal static class BugCommands
                 return ExitCodes.WorkFailed;
             }
             var doc = BugDocument.From(bug);
+            var baseline = BaselineView.Of(db.KcacheEntries.AsNoTracking().Where(k => k.BugId == bug.Id).OrderBy(k => k.Id).FirstOrDefault(), ws.Settings.Reproduction.MaxInstances);
             if (parse.GetValue(json))
             {
-                CliContext.PrintJson(doc);
+                var node = System.Text.Json.JsonSerializer.SerializeToNode(doc, BugDocument.JsonOptions)!.AsObject();
+                node["baseline"] = baseline is null ? null : System.Text.Json.JsonSerializer.SerializeToNode(baseline, BugDocument.JsonOptions);
+                CliContext.PrintJson(node);
                 return ExitCodes.Success;
             }
             Console.WriteLine($"{doc.Id}  {doc.Title}");
             Console.WriteLine($"  status        {EnumText.ToText(doc.Status)} ({EnumText.ToText(doc.Source)}{(doc.BundleKey is null ? "" : " " + doc.BundleKey)})");
             Console.WriteLine($"  link          {doc.Link}");
             Console.WriteLine($"  crash title   {doc.CrashTitle}");
+            if (doc.AltTitles.Count > 0)
+            {
+                Console.WriteLine($"  alt titles    {string.Join(" | ", doc.AltTitles)}");
+            }
             Console.WriteLine($"  kernel base   {doc.KernelBase ?? doc.KernelSourceGit}");
             Console.WriteLine($"  config        {(doc.ConfigFragment is not null ? $"{doc.ConfigBase} + fragment ({doc.ConfigFragment.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} options)" : "full config")}, {doc.Architecture}");
             Console.WriteLine($"  reproducers   {string.Join(", ", doc.Reproducers.Select(r => $"{EnumText.ToText(r.Kind)} ({r.Text.Length} bytes)"))}");
@@ -230,6 +240,8 @@ internal static class BugCommands
             {
                 Console.WriteLine($"  dev patch     {EnumText.ToText(dp.Status)}{(dp.Patch is null ? "" : $", {dp.Patch.Split('\n').Length} lines")}{(dp.FixedTime is { } t ? $", fixed {t:yyyy-MM-dd}" : "")}{(dp.FailureReason is null ? "" : ", " + dp.FailureReason)}");
             }
+            Console.WriteLine(baseline is null ? "  baseline      (kcache has not run)"
+                : $"  baseline      {baseline.Verdict}{(baseline.ReproductionRate is { } rr ? $", {baseline.Crashes}/{baseline.Instances} instances crashed with the bug's own crash, rate {rr.Mean:0.00} (95 % CI {rr.CiLow:0.00}–{rr.CiHigh:0.00}), needs {baseline.RequiredCleanRuns?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "∞"} clean runs" : "")}{(baseline.Why is null ? "" : "; not given to agents: " + baseline.Why)}");
             return ExitCodes.Success;
         });
         return cmd;
@@ -247,5 +259,5 @@ internal static class BugCommands
         return ids;
     }
 
-    private sealed record BugListRow(string Id, string Title, string Status, string? BundleKey, string? KernelBase, string? FixCommit, string? ParentOfFix, List<string> Reproducers, string? BaselineVerdict);
+    private sealed record BugListRow(string Id, string Title, string Status, string? BundleKey, string? KernelBase, string? FixCommit, string? ParentOfFix, List<string> Reproducers, string? BaselineVerdict, string? BaselineCrashes, string? NotGivenToAgentsBecause);
 }

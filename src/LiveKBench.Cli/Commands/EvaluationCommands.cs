@@ -236,6 +236,8 @@ internal static class EvaluationCommands
         var csv = new Option<bool>("--csv") { Description = "Print CSV" };
         cmd.Options.Add(json);
         cmd.Options.Add(csv);
+        var wide = new Option<bool>("--wide") { Description = "Every column (model, CRR pass@k, boot errors, pending, agent errors); the default table fits 120 columns" };
+        cmd.Options.Add(wide);
         cmd.SetAction(parse =>
         {
             var ws = CliContext.OpenWorkspace(parse);
@@ -260,7 +262,7 @@ internal static class EvaluationCommands
                 Console.Out.Write(lb.ToCsv());
                 return ExitCodes.Success;
             }
-            PrintLeaderboard(lb);
+            PrintLeaderboard(lb, parse.GetValue(wide));
             return ExitCodes.Success;
         });
         return cmd;
@@ -268,19 +270,38 @@ internal static class EvaluationCommands
 
     private static string Pct(MeanCi c) => string.Create(CultureInfo.InvariantCulture, $"{c.Mean * 100,5:F1} [{c.CiLow * 100:F1}, {c.CiHigh * 100:F1}]");
 
-    internal static void PrintLeaderboard(LeaderboardResult lb)
+    /// <summary>
+    /// Prints the leaderboard table. Metrics that were not measured show as <c>–</c> (EPR without a judge). The default
+    /// table fits 120 columns: configuration, runs, CRR, EPR pass@k, file and function IoU, inconclusive and error counts;
+    /// <paramref name="wide"/> adds the model, CRR pass@k and the other counts.
+    /// </summary>
+    internal static void PrintLeaderboard(LeaderboardResult lb, bool wide = false)
     {
-        Console.WriteLine($"dataset: {lb.Dataset ?? "(every bug with a run)"}   bugs: {lb.Bugs}   k: {lb.K}   judge: {lb.Judge ?? "(none: EPR is 0)"}   95% bootstrap CI, {lb.Replicates} replicates");
+        Console.WriteLine($"dataset: {lb.Dataset ?? "(every bug with a run)"}   bugs: {lb.Bugs}   k: {lb.K}   judge: {lb.Judge ?? "(none: EPR not measured)"}   95% bootstrap CI, {lb.Replicates} replicates");
         if (lb.Rows.Count == 0)
         {
             Console.WriteLine("no agent runs");
             return;
         }
-        Console.WriteLine($"{"configuration",-28} {"model",-20} {"runs",5} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"CRR pass@" + lb.K + " %",-20} {"file IoU",-20} {"func IoU",-20} {"<k runs",7} {"boot/err",8}");
-        foreach (var r in lb.Rows)
+        string Epr(MeanCi c) => lb.Judge is null ? "–" : Pct(c);
+        if (!wide)
         {
-            Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Pct(r.PassAtK.Epr),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {r.IncompleteBugs.Count,7} {r.Outcomes.BootError + "/" + r.Outcomes.Error,8}");
+            Console.WriteLine($"{"configuration",-20} {"runs",4} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"inc",3} {"err",3}");
+            foreach (var r in lb.Rows)
+            {
+                Console.WriteLine($"{Trunc(r.AgentConfig, 20),-20} {r.Runs,4} {Pct(r.Crr),-20} {Epr(r.PassAtK.Epr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {r.Counts.Inconclusive,3} {r.Counts.Error,3}");
+            }
         }
+        else
+        {
+            Console.WriteLine($"{"configuration",-28} {"model",-20} {"runs",5} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"CRR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"<k runs",7} {"resolved",8} {"notRes",6} {"inconcl",7} {"boot",4} {"compile",7} {"error",5} {"pending",7}");
+            foreach (var r in lb.Rows)
+            {
+                var c = r.Counts;
+                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r.PassAtK.Epr),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7}");
+            }
+        }
+        Console.WriteLine("inc = inconclusive (all instances clean, cap reached before the false-fix bound), err = infrastructure error after every retry or failed agent run; neither is ever a fix");
         foreach (var r in lb.Rows.Where(r => r.IncompleteBugs.Count > 0))
         {
             var shown = string.Join(", ", r.IncompleteBugs.Take(10).Select(b => $"{b.BugId} ({b.Runs})"));

@@ -179,17 +179,20 @@ internal static class KernelCommands
             var verdict = EnumText.ToText(ReproductionStages.Map(result.Verdict));
             if (parse.GetValue(json))
             {
-                CliContext.PrintJson(new
+                var node = System.Text.Json.JsonSerializer.SerializeToNode(new
                 {
                     bug = b.Id,
                     verdict,
                     crashTitle = result.CrashTitle,
                     sameCrash = result.SameCrash,
                     reason = result.Reason,
+                    instancesRun = result.InstancesRun,
                     instances = result.Instances.Select(i => new { verdict = EnumText.ToText(ReproductionStages.Map(i.Verdict)), crashTitle = i.CrashTitle, console = i.ConsolePath }),
                     buildSeconds = Math.Round(result.BuildSeconds, 1),
                     reproduceSeconds = Math.Round(result.ReproduceSeconds, 1),
-                });
+                }, BugDocument.JsonOptions)!.AsObject();
+                node["falseFixBound"] = result.FalseFixBound;
+                CliContext.PrintJson(node);
             }
             else
             {
@@ -199,7 +202,7 @@ internal static class KernelCommands
                 {
                     Console.WriteLine($"  instance {i.Index}: {EnumText.ToText(ReproductionStages.Map(i.Verdict))} {i.CrashTitle} ({i.Seconds:F1} s, {i.ConsolePath})");
                 }
-                Console.WriteLine($"  build {result.BuildSeconds:F1} s, reproduce {result.ReproduceSeconds:F1} s");
+                Console.WriteLine($"  {result.InstancesRun} instances{(result.FalseFixBound is { } fb ? $", false-fix bound {fb:0.####}" : "")}; build {result.BuildSeconds:F1} s, reproduce {result.ReproduceSeconds:F1} s");
             }
             return result.Verdict == ReproductionVerdict.Error ? ExitCodes.WorkFailed : ExitCodes.Success;
         });

@@ -163,7 +163,7 @@ internal static class RunCommands
         {
             var ws = CliContext.OpenWorkspace(parse);
             using var db = ws.OpenStore();
-            var stages = PipelineStatus.Compute(db);
+            var stages = PipelineStatus.Compute(db, ws.Settings.Reproduction.MaxInstances);
             if (parse.GetValue(json))
             {
                 CliContext.PrintJson(stages);

@@ -85,9 +85,17 @@ public sealed class AgentRunner(Workspace workspace)
     /// <summary>Largest output file (traj.json, log.txt, ...) kept in the artifacts, in bytes; longer ones are cut.</summary>
     public const long MaxOutputFileBytes = 64L * 1024 * 1024;
 
-    /// <summary>Bugs eligible for agents: a KcacheEntry with verdict reproduced and SameCrash true. Ordered by id.</summary>
-    public static List<string> EligibleBugIds(KBenchDbContext db)
-        => [.. db.KcacheEntries.Where(k => k.Verdict == Verdict.Reproduced && k.SameCrash == true).Select(k => k.BugId).Distinct().AsEnumerable().Order(StringComparer.Ordinal)];
+    /// <summary>
+    /// Bugs eligible for agents: a KcacheEntry with verdict reproduced and SameCrash true whose baseline is reliable enough
+    /// for the cap to decide (its required clean runs ≤ <paramref name="maxInstances"/>; entries from before baseline statistics
+    /// count as reliable). Ordered by id.
+    /// </summary>
+    /// <param name="db">The store.</param>
+    /// <param name="maxInstances"><c>Reproduction:MaxInstances</c>.</param>
+    public static List<string> EligibleBugIds(KBenchDbContext db, int maxInstances = 20)
+        => [.. db.KcacheEntries.Where(k => k.Verdict == Verdict.Reproduced && k.SameCrash == true)
+            .Where(k => k.BaselineInstances == null || (k.RequiredCleanRuns != null && k.RequiredCleanRuns <= maxInstances))
+            .Select(k => k.BugId).Distinct().AsEnumerable().Order(StringComparer.Ordinal)];
 
     /// <summary>Loads the configuration <paramref name="configName"/> into the store and runs it on the bugs.</summary>
     /// <param name="configName">configs/agents/NAME.yaml, or a built-in (developer-oracle, empty).</param>
@@ -121,7 +129,7 @@ public sealed class AgentRunner(Workspace workspace)
         List<string> bugIds;
         if (bugKeys is null)
         {
-            bugIds = EligibleBugIds(db);
+            bugIds = EligibleBugIds(db, workspace.Settings.Reproduction.MaxInstances);
         }
         else
         {

@@ -170,6 +170,9 @@ public sealed class KbenchSettings
     /// <summary>VM settings.</summary>
     public VmSettings Vm { get; set; } = new();
 
+    /// <summary>Statistical crash-resolution verdict (README "Crash-resolution verdicts").</summary>
+    public ReproductionSettings Reproduction { get; set; } = new();
+
     /// <summary>How many times failed work is retried before it stays failed (until reset by `kbench retry`).</summary>
     public int MaxAttempts { get; set; } = 3;
 
@@ -231,6 +234,25 @@ public sealed class BuildSettings
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? CcacheDir { get; set; } = Environment.GetEnvironmentVariable("KBENCH_CCACHE_DIR") is { Length: > 0 } d ? d : null;
+}
+
+/// <summary>Settings of the statistical crash-resolution verdict (section <c>Reproduction</c>).</summary>
+public sealed class ReproductionSettings
+{
+    /// <summary>Cap of baseline instances: when some but not all of the first <c>Vm:Instances</c> crash, more run up to this; default 20.</summary>
+    public int MaxBaselineInstances { get; set; } = 20;
+
+    /// <summary>Cap of patched instances; reached without enough clean runs ⇒ <c>inconclusive</c>; default 20.</summary>
+    public int MaxInstances { get; set; } = 20;
+
+    /// <summary>α: a patch is resolved only when (1 − p_low)^clean ≤ α, p_low the baseline rate's lower 95 % bound; default 0.05.</summary>
+    public double FalseFixAlpha { get; set; } = 0.05;
+
+    /// <summary>The round options for <see cref="Kernel.Vm.RoundedReproduction"/> with round size <paramref name="roundSize"/>.</summary>
+    /// <param name="roundSize">Instances per round (<c>Vm:Instances</c>).</param>
+    /// <returns>The options.</returns>
+    public Kernel.Vm.RoundOptions ToOptions(int roundSize)
+        => new(Math.Max(1, roundSize), Math.Max(Math.Max(1, roundSize), MaxBaselineInstances), Math.Max(1, MaxInstances), FalseFixAlpha is > 0 and < 1 ? FalseFixAlpha : 0.05);
 }
 
 /// <summary>VM settings.</summary>

@@ -157,6 +157,7 @@ public static class BugBundleReader
             BundleKey = key,
             Link = syzbot is { } s3 ? Str(s3, "link", bugJsonPath, "syzbot.") : null,
             CrashTitle = Str(root, "crashTitle", bugJsonPath) ?? title,
+            AltTitles = AltTitles.Collect(Str(root, "crashTitle", bugJsonPath) ?? title, [title], null, StrArray(root, "altTitles", bugJsonPath)),
             KernelSourceGit = kernel is { } k1 ? Str(k1, "source", bugJsonPath, "kernel.") : null,
             KernelBase = kernel is { } k2 ? KernelBase(k2, bugJsonPath) : null,
             KernelConfig = full,
@@ -292,5 +293,19 @@ public static class BugBundleReader
         return v.ValueKind == JsonValueKind.Object
             ? v
             : throw new BugImportException($"{bugJsonPath}: \"{name}\" must be a JSON object, not {Describe(v.ValueKind)}");
+    }
+
+    // An optional array of strings; anything else under that name is an error.
+    private static List<string> StrArray(JsonElement e, string name, string path)
+    {
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String))
+        {
+            throw new BugImportException($"{path}: \"{name}\" must be an array of strings");
+        }
+        return [.. v.EnumerateArray().Select(x => x.GetString()!)];
     }
 }

@@ -59,6 +59,9 @@ public sealed record BugDocument
     /// <summary>Crash report text.</summary>
     public string? CrashReport { get; init; }
 
+    /// <summary>Alternative crash titles (syzbot crash titles, parser alt titles of the report, a bundle's <c>altTitles</c>); used for same-crash matching.</summary>
+    public List<string> AltTitles { get; init; } = [];
+
     /// <summary>Subsystems.</summary>
     public List<string> Subsystems { get; init; } = [];
 
@@ -145,6 +148,7 @@ public sealed record BugDocument
         Namespace = b.Namespace,
         CrashTitle = b.CrashTitle,
         CrashReport = b.CrashReport,
+        AltTitles = [.. b.AltTitles],
         Subsystems = [.. b.Subsystems],
         KernelSourceGit = b.KernelSourceGit,
         KernelSourceCommit = b.KernelSourceCommit,
@@ -227,6 +231,7 @@ public sealed record BugDocument
         b.Namespace = Namespace;
         b.CrashTitle = CrashTitle;
         b.CrashReport = CrashReport;
+        b.AltTitles = [.. AltTitles];
         b.Subsystems = [.. Subsystems];
         b.KernelSourceGit = KernelSourceGit;
         b.KernelSourceCommit = KernelSourceCommit;

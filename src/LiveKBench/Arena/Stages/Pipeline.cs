@@ -117,14 +117,14 @@ public static class Pipeline
         {
             var baselines = db.KcacheEntries.AsNoTracking().ToList().Where(e => scope is null || scope.Contains(e.BugId)).ToList();
             Note("kcache", $"{k.Done} built and reproduced now, {k.Failed} failed, {k.Skipped} skipped; baselines: "
-                + string.Join(", ", baselines.GroupBy(e => e.Verdict is { } v ? EnumText.ToText(v) + (v == Store.Verdict.Reproduced && e.SameCrash != true ? " (other crash)" : "") : EnumText.ToText(e.Status)).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}")));
+                + string.Join(", ", baselines.GroupBy(e => e.Verdict is { } v ? EnumText.ToText(v) + (v == Store.Verdict.Reproduced && e.SameCrash != true ? " (other crash)" : v == Store.Verdict.Reproduced && e.BaselineInstances is not null && (e.RequiredCleanRuns is null || e.RequiredCleanRuns > ws.Settings.Reproduction.MaxInstances) ? " (too unreliable)" : "") : EnumText.ToText(e.Status)).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}")));
         }
 
         // 4. Agent runs (only bugs whose baseline reproduced their own crash).
         List<string> eligible;
         using (var db = ws.OpenStore())
         {
-            eligible = [.. AgentRunner.EligibleBugIds(db).Where(id => scope is null || scope.Contains(id))];
+            eligible = [.. AgentRunner.EligibleBugIds(db, ws.Settings.Reproduction.MaxInstances).Where(id => scope is null || scope.Contains(id))];
         }
         var runner = new AgentRunner(ws);
         var agentOptions = new AgentRunOptions

@@ -20,8 +20,14 @@ public sealed record ReasonCount(string Reason, int Count);
 /// <summary>Per-stage progress of the whole pipeline, read from the store.</summary>
 public static class PipelineStatus
 {
-    /// <summary>Computes the status of every stage: crawl, kcache, agent runs, crash resolution, judge, localization.</summary>
-    public static List<StageCounts> Compute(KBenchDbContext db)
+    /// <summary>
+    /// Computes the status of every stage: crawl, kcache, agent runs, crash resolution, judge, localization. The kcache reasons
+    /// include why a done baseline is not given to agents (another crash, too unreliable for <paramref name="maxInstances"/>);
+    /// the crash-resolution reasons include final <c>error</c> and <c>inconclusive</c> verdicts.
+    /// </summary>
+    /// <param name="db">The store.</param>
+    /// <param name="maxInstances"><c>Reproduction:MaxInstances</c>.</param>
+    public static List<StageCounts> Compute(KBenchDbContext db, int maxInstances = 20)
     {
         var result = new List<StageCounts>();
         var crawl = db.CrawlRecords.AsNoTracking().ToList();
@@ -35,14 +41,22 @@ public static class PipelineStatus
             bugs.Count(b => !withEntry.Contains(b.Id)) + kc.Count(k => k.Status == WorkStatus.Pending),
             kc.Count(k => k.Status == WorkStatus.Running), kc.Count(k => k.Status == WorkStatus.Done), kc.Count(k => k.Status == WorkStatus.Failed),
             Top(kc.Where(k => k.Status == WorkStatus.Failed).Select(k => k.FailureReason)
-                .Concat(bugs.Where(b => !withEntry.Contains(b.Id)).Select(ReproductionStages.Ineligible).Where(r => r != null)))));
+                .Concat(bugs.Where(b => !withEntry.Contains(b.Id)).Select(ReproductionStages.Ineligible).Where(r => r != null))
+                .Concat(kc.Where(k => k.Status == WorkStatus.Done).Select(k => BaselineView.Of(k, maxInstances)?.Why is { } w ? "not given to agents: " + System.Text.RegularExpressions.Regex.Replace(w, @"\(.*", "").Trim() : null).Where(r => r != null)))));
 
         var runs = db.AgentRuns.AsNoTracking().ToList();
         result.Add(Of("agent runs", runs.Select(r => (r.Status, r.FailureReason)), 0));
 
         var done = runs.Where(r => r.Status == WorkStatus.Done && r.PatchId != null).Select(r => r.Id).ToHashSet();
         var crash = db.CrashResolutionEvaluations.AsNoTracking().ToList();
-        result.Add(Of("crash resolution", crash.Select(c => (c.Status, c.FailureReason)), done.Count(id => crash.All(c => c.AgentRunId != id))));
+        var crashStage = Of("crash resolution", crash.Select(c => (c.Status, c.FailureReason)), done.Count(id => crash.All(c => c.AgentRunId != id)));
+        crashStage = crashStage with
+        {
+            TopReasons = Top(crash.Where(c => c.Status == WorkStatus.Failed).Select(c => c.FailureReason)
+                .Concat(crash.Where(c => c.Status == WorkStatus.Done && c.Verdict is Store.Verdict.Error or Store.Verdict.Inconclusive)
+                    .Select(c => $"verdict {EnumText.ToText(c.Verdict!.Value)}" + (c.Verdict == Store.Verdict.Error ? ": " + c.Reason : "")))),
+        };
+        result.Add(crashStage);
 
         var judge = db.JudgeEvaluations.AsNoTracking().ToList();
         var judges = db.JudgeConfigurations.Count();

@@ -65,16 +65,24 @@ public static class ReproductionStages
                 entry = new KcacheEntry { BugId = bug.Id, BaseKind = BaseCommitKind.ParentOfFix, AddedTime = Clock.UtcNow() };
                 db.KcacheEntries.Add(entry);
             }
-            entry.Status = WorkStatus.Running;
-            entry.Attempts++;
-            entry.BaseCommit = bug.ParentOfFix;
-            entry.UpdatedTime = Clock.UtcNow();
-            db.SaveChanges();
-
-            var result = await RunJobAsync(ws, db, env, "kcache", bug, patch: null, instances: ws.Settings.Vm.Instances, log, ct).ConfigureAwait(false);
+            ReproductionResult result;
+            do
+            {
+                entry.Status = WorkStatus.Running;
+                entry.Attempts++;
+                entry.BaseCommit = bug.ParentOfFix;
+                entry.UpdatedTime = Clock.UtcNow();
+                db.SaveChanges();
+                result = await RunBaselineAsync(ws, db, env, "kcache", bug, log, ct).ConfigureAwait(false);
+                if (result.Verdict == ReproductionVerdict.Error && entry.Attempts < ws.Settings.MaxAttempts)
+                {
+                    log.LogWarning("kcache: bug {Bug}: infrastructure error (attempt {Attempt}/{Max}), retrying: {Reason}", bug.Id, entry.Attempts, ws.Settings.MaxAttempts, result.Reason);
+                }
+            }
+            while (result.Verdict == ReproductionVerdict.Error && entry.Attempts < ws.Settings.MaxAttempts);
             using (var tx = db.Database.BeginTransaction())
             {
-                Apply(entry, result);
+                Apply(entry, result, ws.Settings.MaxAttempts);
                 entry.ConfigHash = ConfigOf(bug).Hash;
                 entry.BuildDirectory = env.Builder.KcacheEntryPath(bug.ParentOfFix!, entry.ConfigHash);
                 entry.UpdatedTime = Clock.UtcNow();
@@ -89,7 +97,7 @@ public static class ReproductionStages
             {
                 done++;
             }
-            log.LogInformation("kcache: bug {Bug}: {Verdict} ({Reason})", bug.Id, result.Verdict, result.Reason);
+            log.LogInformation("kcache: bug {Bug}: {Verdict} ({Reason}); reproduction rate {Crashes}/{Instances}", bug.Id, result.Verdict, result.Reason, result.Baseline?.Crashes, result.Baseline?.Instances);
         }
         progress?.Invoke(todo.Count, todo.Count, "");
         return new StageSummary(done, failed, skipped);
@@ -134,22 +142,26 @@ public static class ReproductionStages
                 db.CrashResolutionEvaluations.Add(eval);
                 evals[run.Id] = eval;
             }
-            eval.Status = WorkStatus.Running;
-            eval.Attempts++;
-            eval.UpdatedTime = Clock.UtcNow();
-            db.SaveChanges();
+            var reliability = BaselineOf(baseline) ?? EstimateFromResult(baseline, ws.Settings.Reproduction.FalseFixAlpha);
             var patch = string.IsNullOrWhiteSpace(run.Patch!.Content) ? null : run.Patch.Content;
-            var result = await RunJobAsync(ws, db, env, "crash-eval", bug, patch, ws.Settings.Vm.Instances, log, ct).ConfigureAwait(false);
+            ReproductionResult result;
+            do
+            {
+                eval.Status = WorkStatus.Running;
+                eval.Attempts++;
+                eval.UpdatedTime = Clock.UtcNow();
+                db.SaveChanges();
+                result = await RunJobAsync(ws, db, env, "crash-eval", bug, patch,
+                    round => RoundedReproduction.PatchedAsync(round, reliability, RoundOptionsOf(ws), ct), log, ct).ConfigureAwait(false);
+                if (result.Verdict == ReproductionVerdict.Error && eval.Attempts < ws.Settings.MaxAttempts)
+                {
+                    log.LogWarning("eval crash: run {Run}: infrastructure error (attempt {Attempt}/{Max}), retrying: {Reason}", run.Id, eval.Attempts, ws.Settings.MaxAttempts, result.Reason);
+                }
+            }
+            while (result.Verdict == ReproductionVerdict.Error && eval.Attempts < ws.Settings.MaxAttempts);
             using (var tx = db.Database.BeginTransaction())
             {
-                eval.Status = result.Verdict == ReproductionVerdict.Error ? WorkStatus.Failed : WorkStatus.Done;
-                eval.Verdict = Map(result.Verdict);
-                eval.CrashTitle = result.CrashTitle;
-                eval.SameCrash = result.CrashTitle is null ? null : result.SameCrash;
-                eval.Reason = result.Reason;
-                eval.FailureReason = eval.Status == WorkStatus.Failed ? result.Reason : null;
-                eval.ResultJson = JsonSerializer.Serialize(result, Gym.GymJob.JsonOptions);
-                eval.UpdatedTime = Clock.UtcNow();
+                ApplyEvaluation(eval, result, ws.Settings.MaxAttempts);
                 db.SaveChanges();
                 tx.Commit();
             }
@@ -167,7 +179,11 @@ public static class ReproductionStages
         return new StageSummary(done, failed, skipped);
     }
 
-    /// <summary>One evaluation by hand: builds the bug's parent of fix (with <paramref name="patch"/> when given) and reproduces. Nothing is stored but the Gym job.</summary>
+    /// <summary>
+    /// One evaluation by hand: builds the bug's parent of fix (with <paramref name="patch"/> when given) and reproduces. With a
+    /// patch and a kcache baseline that reproduced, the statistical rounds of a crash evaluation run (<paramref name="instances"/>
+    /// is then ignored); otherwise one round of <paramref name="instances"/>. Nothing is stored but the Gym job.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The bug has no parent of fix in a mirror or no reproducer.</exception>
     public static async Task<ReproductionResult> ReproduceAsync(Workspace ws, Bug bug, string? patch, int instances, ILogger log, CancellationToken ct)
     {
@@ -179,7 +195,12 @@ public static class ReproductionStages
         {
             throw new InvalidOperationException($"bug {bug.Id}: {why}");
         }
-        return await RunJobAsync(ws, db, env, "reproduce", fresh, patch, instances, log, ct).ConfigureAwait(false);
+        var kcache = db.KcacheEntries.AsNoTracking().FirstOrDefault(k => k.BugId == fresh.Id);
+        var baseline = kcache is { Verdict: StoreVerdict.Reproduced } ? BaselineOf(kcache) : null;
+        Func<ReproductionRound, Task<ReproductionResult>> plan = patch is not null && baseline is not null
+            ? round => RoundedReproduction.PatchedAsync(round, baseline, RoundOptionsOf(ws), ct)
+            : round => round(Math.Max(1, instances), ct);
+        return await RunJobAsync(ws, db, env, "reproduce", fresh, patch, plan, log, ct).ConfigureAwait(false);
     }
 
     /// <summary>Why a bug cannot be built and reproduced yet; null when it can.</summary>
@@ -204,7 +225,25 @@ public static class ReproductionStages
     public static KernelConfigSpec ConfigOf(Bug bug)
         => bug.ConfigFragment is { } f ? KernelConfigSpec.FromFragment(f) : KernelConfigSpec.FromFull(bug.KernelConfig!);
 
-    private static async Task<ReproductionResult> RunJobAsync(Workspace ws, KBenchDbContext db, KernelEnvironment env, string purpose, Bug bug, string? patch, int instances, ILogger log, CancellationToken ct)
+    /// <summary>Runs a baseline (no patch) in rounds: <see cref="RoundedReproduction.BaselineAsync"/>.</summary>
+    private static Task<ReproductionResult> RunBaselineAsync(Workspace ws, KBenchDbContext db, KernelEnvironment env, string purpose, Bug bug, ILogger log, CancellationToken ct)
+        => RunJobAsync(ws, db, env, purpose, bug, null, round => RoundedReproduction.BaselineAsync(round, RoundOptionsOf(ws), ct), log, ct);
+
+    /// <summary>The round settings of the workspace.</summary>
+    public static RoundOptions RoundOptionsOf(Workspace ws) => ws.Settings.Reproduction.ToOptions(ws.Settings.Vm.Instances);
+
+    /// <summary>The stored baseline reliability of a kcache entry, or null when kcache has not estimated it.</summary>
+    public static BaselineReliability? BaselineOf(KcacheEntry entry)
+        => entry.BaselineInstances is { } n && entry.BaselineCrashes is { } k && entry.ReproductionRateLow is { } lo && entry.ReproductionRateHigh is { } hi
+            ? new BaselineReliability(n, k, new RateEstimate(n == 0 ? 0 : (double)k / n, lo, hi), entry.RequiredCleanRuns)
+            : null;
+
+    /// <summary>
+    /// Builds the bug's parent of fix (with <paramref name="patch"/>) once and lets <paramref name="plan"/> run reproduction
+    /// rounds on it; every round is a reproduce stage of one stored Gym job.
+    /// </summary>
+    private static async Task<ReproductionResult> RunJobAsync(Workspace ws, KBenchDbContext db, KernelEnvironment env, string purpose, Bug bug, string? patch,
+        Func<ReproductionRound, Task<ReproductionResult>> plan, ILogger log, CancellationToken ct)
     {
         var repro = bug.Reproducers.OrderBy(r => r.Kind).First();
         var reproDir = Path.Combine(ws.WorkDir, "reproducers", MirrorStage.MirrorKey(bug));
@@ -212,26 +251,26 @@ public static class ReproductionStages
         var reproPath = Path.Combine(reproDir, repro.Kind == StoreReproducerKind.C ? "repro.c" : "repro.syz");
         await File.WriteAllTextAsync(reproPath, repro.Text, ct).ConfigureAwait(false);
         var vm = ws.Settings.Vm;
-        var job = Gym.GymJob.BuildAndReproduce(
-            Guid.NewGuid().ToString("N")[..8],
-            new BuildRequest(bug.ParentOfFix!, ConfigOf(bug), patch),
-            new ReproduceStageArgs(0, reproPath, repro.Kind == StoreReproducerKind.C ? Kernel.Vm.ReproducerKind.C : Kernel.Vm.ReproducerKind.Syz,
-                bug.CrashTitle ?? bug.Title, null, instances, vm.Parallelism > 0 ? vm.Parallelism : null, vm.ReproducerTimeoutSeconds, vm.InstanceTimeoutSeconds));
+        var reproArgs = new ReproduceStageArgs(0, reproPath, repro.Kind == StoreReproducerKind.C ? Kernel.Vm.ReproducerKind.C : Kernel.Vm.ReproducerKind.Syz,
+            bug.CrashTitle ?? bug.Title, TitlesOf(bug), vm.Instances, vm.Parallelism > 0 ? vm.Parallelism : null, vm.ReproducerTimeoutSeconds, vm.InstanceTimeoutSeconds);
+        var job = Gym.GymJob.BuildAndReproduce(Guid.NewGuid().ToString("N")[..8], new BuildRequest(bug.ParentOfFix!, ConfigOf(bug), patch), reproArgs);
         var row = new StoreGymJob { Purpose = purpose, BugId = bug.Id, Status = WorkStatus.Running, CreatedTime = Clock.UtcNow(), UpdatedTime = Clock.UtcNow(), Attempts = 1 };
-        row.Stages = [.. job.Stages.Select((s, i) => new GymJobStage
-        {
-            Index = i,
-            Kind = s.Args is BuildStageArgs ? GymStageKind.Build : GymStageKind.Reproduce,
-            Status = WorkStatus.Pending,
-            ArgumentsJson = JsonSerializer.Serialize(s.Args, Gym.GymJob.JsonOptions),
-        })];
+        row.Stages = [];
         db.GymJobs.Add(row);
-        db.SaveChanges();
         void Persist(Gym.GymJob j)
         {
             for (var i = 0; i < j.Stages.Count; i++)
             {
                 var s = j.Stages[i];
+                if (i >= row.Stages.Count)
+                {
+                    row.Stages.Add(new GymJobStage
+                    {
+                        Index = i,
+                        Kind = s.Args is BuildStageArgs ? GymStageKind.Build : GymStageKind.Reproduce,
+                        ArgumentsJson = JsonSerializer.Serialize(s.Args, Gym.GymJob.JsonOptions),
+                    });
+                }
                 var st = row.Stages[i];
                 st.Status = s.Status switch
                 {
@@ -248,24 +287,92 @@ public static class ReproductionStages
             row.UpdatedTime = Clock.UtcNow();
             db.SaveChanges();
         }
-        var finished = await env.Worker.RunAsync(job, null, Persist, ct).ConfigureAwait(false);
-        Persist(finished);
-        var result = finished.Verdict() ?? VerdictCalculator.Without(ReproductionVerdict.Error, "the job ended without a verdict");
+        var first = true;
+        async Task<ReproductionResult> Round(int instances, CancellationToken token)
+        {
+            int from;
+            if (first)
+            {
+                first = false;
+                job = job with { Stages = [job.Stages[0], job.Stages[1] with { Args = reproArgs with { Instances = instances } }] };
+                from = 0;
+            }
+            else
+            {
+                job = job with { Stages = [.. job.Stages, new Gym.GymStage(reproArgs with { Instances = instances })] };
+                from = job.Stages.Count - 1;
+            }
+            Persist(job);
+            job = await env.Worker.RunAsync(job, from, Persist, token).ConfigureAwait(false);
+            Persist(job);
+            var last = job.Stages[^1];
+            return job.Verdict() is { Instances.Count: 0 } failed ? failed
+                : last.Reproduction is { } r ? r with { BuildSeconds = job.Stages[0].Build?.Seconds ?? 0 }
+                : job.Verdict() ?? VerdictCalculator.Without(ReproductionVerdict.Error, last.Error ?? "the job ended without a verdict");
+        }
+        var result = await plan(Round).ConfigureAwait(false);
         row.Status = result.Verdict == ReproductionVerdict.Error ? WorkStatus.Failed : WorkStatus.Done;
         row.FailureReason = row.Status == WorkStatus.Failed ? result.Reason : null;
         db.SaveChanges();
-        log.LogInformation("gym job {Job} ({Purpose}, bug {Bug}): {Verdict}", row.Id, purpose, bug.Id, result.Verdict);
+        log.LogInformation("gym job {Job} ({Purpose}, bug {Bug}): {Verdict} after {Instances} instances", row.Id, purpose, bug.Id, result.Verdict, result.InstancesRun);
         return result;
     }
 
-    private static void Apply(KcacheEntry entry, ReproductionResult result)
+    /// <summary>The bug's alternative titles for same-crash matching (its stored alt titles plus its syzbot title when the local title differs).</summary>
+    public static IReadOnlyList<string> TitlesOf(Bug bug)
     {
-        entry.Status = result.Verdict == ReproductionVerdict.Error ? WorkStatus.Failed : WorkStatus.Done;
+        var list = new List<string>(bug.AltTitles);
+        if (bug.CrashTitle is not null && !string.Equals(bug.CrashTitle, bug.Title, StringComparison.Ordinal))
+        {
+            list.Add(bug.Title);
+        }
+        return [.. list.Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Stores a patched evaluation's result. An infrastructure error is kept <c>failed</c> (retried by the next run) while
+    /// attempts remain, and becomes the final verdict <c>error</c> (status done, read by the leaderboard) once they are spent.
+    /// </summary>
+    /// <param name="eval">The row (its <see cref="CrashResolutionEvaluation.Attempts"/> already counts this attempt).</param>
+    /// <param name="result">The result.</param>
+    /// <param name="maxAttempts">Attempt limit (<c>MaxAttempts</c>).</param>
+    public static void ApplyEvaluation(CrashResolutionEvaluation eval, ReproductionResult result, int maxAttempts)
+    {
+        ArgumentNullException.ThrowIfNull(eval);
+        ArgumentNullException.ThrowIfNull(result);
+        eval.Status = result.Verdict == ReproductionVerdict.Error && eval.Attempts < maxAttempts ? WorkStatus.Failed : WorkStatus.Done;
+        eval.Verdict = Map(result.Verdict);
+        eval.CrashTitle = result.CrashTitle;
+        eval.SameCrash = result.CrashTitle is null ? null : result.SameCrash;
+        eval.Reason = result.Reason;
+        eval.FailureReason = result.Verdict == ReproductionVerdict.Error ? result.Reason : null;
+        eval.InstancesRun = result.InstancesRun;
+        eval.FalseFixBound = result.FalseFixBound;
+        eval.ResultJson = JsonSerializer.Serialize(result, Gym.GymJob.JsonOptions);
+        eval.UpdatedTime = Clock.UtcNow();
+    }
+
+    // A kcache entry stored before baseline statistics existed: estimate from its stored instances.
+    private static BaselineReliability EstimateFromResult(KcacheEntry entry, double alpha)
+    {
+        var result = entry.ResultJson is { } json ? JsonSerializer.Deserialize<ReproductionResult>(json, Gym.GymJob.JsonOptions) : null;
+        var (ran, crashes) = result is null ? (0, 0) : RoundedReproduction.Count(result.Instances);
+        return ReproductionStatistics.Baseline(ran, crashes, alpha);
+    }
+
+    private static void Apply(KcacheEntry entry, ReproductionResult result, int maxAttempts)
+    {
+        entry.Status = result.Verdict == ReproductionVerdict.Error && entry.Attempts < maxAttempts ? WorkStatus.Failed : WorkStatus.Done;
+        entry.BaselineInstances = result.Baseline?.Instances;
+        entry.BaselineCrashes = result.Baseline?.Crashes;
+        entry.ReproductionRateLow = result.Baseline?.Rate.CiLow;
+        entry.ReproductionRateHigh = result.Baseline?.Rate.CiHigh;
+        entry.RequiredCleanRuns = result.Baseline?.RequiredCleanRuns;
         entry.Verdict = Map(result.Verdict);
         entry.CrashTitle = result.CrashTitle;
         entry.SameCrash = result.CrashTitle is null ? null : result.SameCrash;
         entry.Reason = result.Reason;
-        entry.FailureReason = entry.Status == WorkStatus.Failed ? result.Reason : null;
+        entry.FailureReason = result.Verdict == ReproductionVerdict.Error ? result.Reason : null;
         entry.ResultJson = JsonSerializer.Serialize(result, Gym.GymJob.JsonOptions);
     }
 
@@ -276,6 +383,7 @@ public static class ReproductionStages
         ReproductionVerdict.NotReproduced => StoreVerdict.NotReproduced,
         ReproductionVerdict.CompilationError => StoreVerdict.CompilationError,
         ReproductionVerdict.BootError => StoreVerdict.BootError,
+        ReproductionVerdict.Inconclusive => StoreVerdict.Inconclusive,
         _ => StoreVerdict.Error,
     };
 

@@ -45,6 +45,12 @@ public sealed class Bug
     /// <summary>The crash title a syzkaller-compatible parser gives the bug's crash (usually the title).</summary>
     public string? CrashTitle { get; set; }
 
+    /// <summary>
+    /// Alternative titles of the bug's crash: syzbot's crash titles of the bug, our parser's alt titles of its report and a
+    /// bundle's <c>altTitles</c>. A crash is the bug's own when its title or alt titles intersect the title plus these.
+    /// </summary>
+    public List<string> AltTitles { get; set; } = [];
+
     /// <summary>Raw syzbot crash report text.</summary>
     public string? CrashReport { get; set; }
 
@@ -345,6 +351,21 @@ public sealed class KcacheEntry : IRetryable
     /// <summary>Full result (per-instance consoles, timings) as JSON.</summary>
     public string? ResultJson { get; set; }
 
+    /// <summary>Baseline instances that ran the reproducer (all rounds; boot and infrastructure errors excluded), or null before kcache.</summary>
+    public int? BaselineInstances { get; set; }
+
+    /// <summary>Of <see cref="BaselineInstances"/>, those that showed the bug's own crash.</summary>
+    public int? BaselineCrashes { get; set; }
+
+    /// <summary>Lower bound of the 95 % Clopper–Pearson interval of the reproduction rate.</summary>
+    public double? ReproductionRateLow { get; set; }
+
+    /// <summary>Upper bound of the 95 % Clopper–Pearson interval of the reproduction rate.</summary>
+    public double? ReproductionRateHigh { get; set; }
+
+    /// <summary>Clean patched runs needed for a resolved verdict at the α in force when kcache ran; null = none suffices.</summary>
+    public int? RequiredCleanRuns { get; set; }
+
     /// <summary>When stored (UTC).</summary>
     public DateTime AddedTime { get; set; }
 
@@ -511,6 +532,12 @@ public sealed class CrashResolutionEvaluation : IRetryable
     /// <summary>Full result JSON.</summary>
     public string? ResultJson { get; set; }
 
+    /// <summary>VM instances run over all rounds, or null for evaluations stored before rounds existed.</summary>
+    public int? InstancesRun { get; set; }
+
+    /// <summary>(1 − p_low)^clean when every instance ran clean (resolved or inconclusive), else null.</summary>
+    public double? FalseFixBound { get; set; }
+
     /// <summary>When last changed (UTC).</summary>
     public DateTime UpdatedTime { get; set; }
 
@@ -636,6 +663,12 @@ public sealed class LocalizationEvaluation : IRetryable
 
     /// <summary>Function IoU in [0,1].</summary>
     public double FunctionIou { get; set; }
+
+    /// <summary>False when the developer fix touches no function: function IoU is then not measured (shown null, left out of means).</summary>
+    public bool FunctionIouMeasured { get; set; } = true;
+
+    /// <summary>IoU over the enclosing top-level definitions (functions, global variables, arrays, structs, macros), or null when not computed.</summary>
+    public double? DefinitionIou { get; set; }
 
     /// <summary>When last changed (UTC).</summary>
     public DateTime UpdatedTime { get; set; }

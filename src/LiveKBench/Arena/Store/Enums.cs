@@ -80,8 +80,14 @@ public enum Verdict
     /// <summary>The kernel never reached the reproducer's start marker.</summary>
     BootError,
 
-    /// <summary>An infrastructure failure (not the kernel's fault).</summary>
+    /// <summary>An infrastructure failure (not the kernel's fault) that stayed after <c>MaxAttempts</c> attempts; never a fix.</summary>
     Error,
+
+    /// <summary>
+    /// Patched evaluation: every instance ran clean but the cap (<c>Reproduction:MaxInstances</c>) came before the clean runs
+    /// made a surviving bug unlikely ((1 − p_low)^clean ≤ <c>Reproduction:FalseFixAlpha</c>). Never a fix.
+    /// </summary>
+    Inconclusive,
 }
 
 /// <summary>Why an agent run ended (kEnv metadata.json exitReason).</summary>

@@ -366,6 +366,7 @@ public sealed partial class SyzbotCrawler
             Namespace = item.Namespace,
             CrashTitle = c0.Title ?? d.Title,
             CrashReport = report,
+            AltTitles = Bugs.AltTitles.Collect(c0.Title ?? d.Title!, [d.Title, .. crashes.Select(x => x.Title)], report),
             KernelSourceGit = c0.KernelSourceGit,
             KernelSourceCommit = c0.KernelSourceCommit,
             KernelConfig = config,

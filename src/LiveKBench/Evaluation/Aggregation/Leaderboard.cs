@@ -31,6 +31,9 @@ public enum RunOutcome
 
     /// <summary>The agent run itself failed (AgentRun.Status failed): no patch.</summary>
     AgentError,
+
+    /// <summary>Verdict inconclusive: every instance clean, but the cap came before the false-fix bound. Never counted as resolved.</summary>
+    Inconclusive,
 }
 
 /// <summary>The scores of one agent run, as the leaderboard reads them.</summary>
@@ -72,7 +75,34 @@ public sealed record IncompleteBug(string BugId, int Runs);
 /// <param name="Error">infrastructure error (scored 0, never resolved).</param>
 /// <param name="Pending">no verdict yet (scored 0).</param>
 /// <param name="AgentError">the agent run failed (scored 0).</param>
-public sealed record OutcomeCounts(int Resolved, int Reproduced, int CompilationError, int BootError, int Error, int Pending, int AgentError);
+/// <param name="Inconclusive">inconclusive (scored 0, never resolved).</param>
+public sealed record OutcomeCounts(int Resolved, int Reproduced, int CompilationError, int BootError, int Error, int Pending, int AgentError, int Inconclusive = 0);
+
+/// <summary>
+/// The <c>counts</c> object of <c>kbench leaderboard --json</c>: every run in exactly one field, so the fields sum to
+/// <see cref="Runs"/>. <see cref="Error"/> holds infrastructure errors that stayed after the retries and failed agent runs
+/// (no patch to evaluate); neither is ever a fix.
+/// </summary>
+/// <param name="Runs">All runs of the configuration.</param>
+/// <param name="Resolved">Crash resolved (enough clean instances for the false-fix bound).</param>
+/// <param name="NotResolved">A crash (any crash) or a hang after boot with the patch applied.</param>
+/// <param name="Inconclusive">All instances clean but the instance cap came before the bound.</param>
+/// <param name="BootError">The patched kernel never reached the reproducer.</param>
+/// <param name="CompilationError">The patch did not apply or the kernel did not build.</param>
+/// <param name="Error">Infrastructure error after every retry, or the agent run failed.</param>
+/// <param name="Pending">No final verdict yet.</param>
+public sealed record RunCounts(int Runs, int Resolved, int NotResolved, int Inconclusive, int BootError, int CompilationError, int Error, int Pending)
+{
+    /// <summary>The counts of one row from its outcome counts.</summary>
+    /// <param name="runs">Runs.</param>
+    /// <param name="o">Outcome counts.</param>
+    /// <returns>The counts.</returns>
+    public static RunCounts From(int runs, OutcomeCounts o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new(runs, o.Resolved, o.Reproduced, o.Inconclusive, o.BootError, o.CompilationError, o.Error + o.AgentError, o.Pending);
+    }
+}
 
 /// <summary>One leaderboard row (one agent configuration).</summary>
 /// <param name="AgentConfig">Configuration name.</param>
@@ -99,7 +129,11 @@ public sealed record LeaderboardRow(
     MetricSet PassAtK,
     MetricSet MeanAtK,
     IReadOnlyList<IncompleteBug> IncompleteBugs,
-    OutcomeCounts Outcomes);
+    OutcomeCounts Outcomes)
+{
+    /// <summary>Runs by final outcome; the fields sum to <see cref="Runs"/> (JSON <c>counts</c>).</summary>
+    public RunCounts Counts => RunCounts.From(Runs, Outcomes);
+}
 
 /// <summary>The leaderboard: one row per agent configuration, ordered by EPR pass@k, then CRR pass@k, then name.</summary>
 /// <param name="Dataset">Dataset name, or null for "every bug with at least one run".</param>
@@ -136,7 +170,7 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
                 sb.Append($",{prefix}{m},{prefix}{m}.ciLow,{prefix}{m}.ciHigh");
             }
         }
-        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError\n");
+        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError,inconclusive\n");
         foreach (var r in Rows)
         {
             sb.Append(Csv(r.AgentConfig)).Append(',').Append(Csv(r.Model)).Append(',').Append(r.Bugs).Append(',').Append(r.Runs);
@@ -148,7 +182,7 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
                 }
             }
             var o = r.Outcomes;
-            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError}\n");
+            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError},{o.Inconclusive}\n");
         }
         return sb.ToString();
     }
@@ -418,7 +452,8 @@ public static class Leaderboard
                 counts[(int)RunOutcome.BootError],
                 counts[(int)RunOutcome.Error],
                 counts[(int)RunOutcome.Pending],
-                counts[(int)RunOutcome.AgentError]));
+                counts[(int)RunOutcome.AgentError],
+                counts[(int)RunOutcome.Inconclusive]));
     }
 
     /// <summary>
@@ -647,6 +682,7 @@ public static class Leaderboard
                  WHEN {verdict} = $reproduced THEN {(int)RunOutcome.Reproduced}
                  WHEN {verdict} = $compilationError THEN {(int)RunOutcome.CompilationError}
                  WHEN {verdict} = $bootError THEN {(int)RunOutcome.BootError}
+                 WHEN {verdict} = $inconclusive THEN {(int)RunOutcome.Inconclusive}
                  ELSE {(int)RunOutcome.Error} END
             """;
     }
@@ -674,6 +710,7 @@ public static class Leaderboard
             ("$reproduced", EnumText.ToText(Verdict.Reproduced)),
             ("$compilationError", EnumText.ToText(Verdict.CompilationError)),
             ("$bootError", EnumText.ToText(Verdict.BootError)),
+            ("$inconclusive", EnumText.ToText(Verdict.Inconclusive)),
         })
         {
             if (sql.Contains(name, StringComparison.Ordinal))

@@ -172,6 +172,8 @@ public static class LocalizationRunner
             row.FailureReason = null;
             (row.FileIntersection, row.FileUnion, row.FileIou) = result.Files;
             (row.FunctionIntersection, row.FunctionUnion, row.FunctionIou) = result.Functions;
+            // A developer fix that touches no function (a policy array, a macro): function IoU is not measured for this run.
+            row.FunctionIouMeasured = dev.ModifiedFunctions.Count > 0;
             evals++;
         }
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);

@@ -22,6 +22,12 @@ public enum ReproductionVerdict
 
     /// <summary>Infrastructure failure (QEMU, reproducer compilation, missing syz tools, a VM that hung mid-run).</summary>
     Error,
+
+    /// <summary>
+    /// Patched evaluation only: every instance ran clean, but <c>Reproduction:MaxInstances</c> was reached before the clean runs
+    /// made a surviving bug unlikely (<see cref="ReproductionStatistics"/>). Never counts as a fix.
+    /// </summary>
+    Inconclusive,
 }
 
 /// <summary>
@@ -42,7 +48,9 @@ public sealed record CrashAnalyzer(Func<byte[], CrashReport?> Parse, Func<CrashR
 /// <param name="ConsolePath">Serial console file.</param>
 /// <param name="ReproExitCode">Exit code printed with the end marker (null when not reached).</param>
 /// <param name="Seconds">Wall-clock seconds of the instance.</param>
-public sealed record InstanceVerdict(int Index, ReproductionVerdict Verdict, string Reason, string? CrashTitle, bool SameCrash, string ConsolePath, int? ReproExitCode, double Seconds);
+/// <param name="Hang">True when the kernel reached user space (start marker) and then stopped responding until the instance
+/// timeout: with a patch applied this is <i>not resolved (hang)</i>, not an infrastructure error.</param>
+public sealed record InstanceVerdict(int Index, ReproductionVerdict Verdict, string Reason, string? CrashTitle, bool SameCrash, string ConsolePath, int? ReproExitCode, double Seconds, bool Hang = false);
 
 /// <summary>Result of a reproduction (or a build + reproduction); JSON-serializable.</summary>
 /// <param name="Verdict">Overall verdict.</param>
@@ -53,6 +61,9 @@ public sealed record InstanceVerdict(int Index, ReproductionVerdict Verdict, str
 /// <param name="BuildSeconds">Seconds spent building (0 when the kernel came ready-made).</param>
 /// <param name="ReproduceSeconds">Seconds spent in reproducer compilation, initramfs and VM runs.</param>
 /// <param name="LogPath">Extra log (reproducer compiler output, build log) when relevant, else null.</param>
+/// <param name="FalseFixBound">Patched evaluation whose instances all ran clean: (1 − p_low)^clean, the probability that an
+/// unfixed bug shows this many clean runs (<see cref="ReproductionStatistics.FalseFixBound"/>); null when something crashed or for a baseline.</param>
+/// <param name="Baseline">Baseline (kcache) reproduction only: its reliability over every instance run; else null.</param>
 public sealed record ReproductionResult(
     ReproductionVerdict Verdict,
     string Reason,
@@ -61,7 +72,13 @@ public sealed record ReproductionResult(
     IReadOnlyList<InstanceVerdict> Instances,
     double BuildSeconds,
     double ReproduceSeconds,
-    string? LogPath = null);
+    string? LogPath = null,
+    double? FalseFixBound = null,
+    BaselineReliability? Baseline = null)
+{
+    /// <summary>Number of VM instances run (all rounds).</summary>
+    public int InstancesRun => Instances.Count;
+}
 
 /// <summary>Pure verdict logic over console bytes: unit-testable on stored console logs.</summary>
 public static class VerdictCalculator
@@ -106,8 +123,9 @@ public static class VerdictCalculator
         {
             return new InstanceVerdict(index, ReproductionVerdict.NotReproduced, $"reproducer finished (rc={rc?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}) with no kernel crash", null, false, path, rc, seconds);
         }
-        var how = run?.KilledAtTimeout == true ? "VM did not finish before the instance timeout (hung or lost)" : "VM stopped before the end marker without a recognised crash report";
-        return new InstanceVerdict(index, ReproductionVerdict.Error, how, null, false, path, null, seconds);
+        var hang = run?.KilledAtTimeout == true;
+        var how = hang ? "kernel reached user space, then stopped responding until the instance timeout (hang)" : "VM stopped before the end marker without a recognised crash report";
+        return new InstanceVerdict(index, ReproductionVerdict.Error, how, null, false, path, null, seconds, hang);
     }
 
     /// <summary>

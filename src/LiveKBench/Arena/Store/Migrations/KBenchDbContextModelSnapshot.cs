@@ -141,6 +141,10 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.Property<DateTime>("AddedTime")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("AltTitles")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Architecture")
                         .HasColumnType("TEXT");
 
@@ -318,7 +322,13 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.Property<string>("FailureReason")
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("FalseFixBound")
+                        .HasColumnType("REAL");
+
                     b.Property<int?>("GymJobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("InstancesRun")
                         .HasColumnType("INTEGER");
 
                     b.Property<int>("KcacheEntryId")
@@ -773,6 +783,12 @@ namespace LiveKBench.Arena.Store.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("BaselineCrashes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("BaselineInstances")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("BugId")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -794,6 +810,15 @@ namespace LiveKBench.Arena.Store.Migrations
 
                     b.Property<string>("Reason")
                         .HasColumnType("TEXT");
+
+                    b.Property<double?>("ReproductionRateHigh")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ReproductionRateLow")
+                        .HasColumnType("REAL");
+
+                    b.Property<int?>("RequiredCleanRuns")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("ResultJson")
                         .HasColumnType("TEXT");
@@ -873,6 +898,9 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
 
+                    b.Property<double?>("DefinitionIou")
+                        .HasColumnType("REAL");
+
                     b.Property<int>("DeveloperPatchId")
                         .HasColumnType("INTEGER");
 
@@ -893,6 +921,9 @@ namespace LiveKBench.Arena.Store.Migrations
 
                     b.Property<double>("FunctionIou")
                         .HasColumnType("REAL");
+
+                    b.Property<bool>("FunctionIouMeasured")
+                        .HasColumnType("INTEGER");
 
                     b.Property<int>("FunctionUnion")
                         .HasColumnType("INTEGER");
