@@ -248,7 +248,7 @@ public static class ReproductionStages
             row.UpdatedTime = Clock.UtcNow();
             db.SaveChanges();
         }
-        var finished = await env.Worker.RunAsync(job, null, Persist, ct).ConfigureAwait(false);
+        var finished = await env.Gym.RunAsync(job, Persist, ct).ConfigureAwait(false);
         Persist(finished);
         var result = finished.Verdict() ?? VerdictCalculator.Without(ReproductionVerdict.Error, "the job ended without a verdict");
         row.Status = result.Verdict == ReproductionVerdict.Error ? WorkStatus.Failed : WorkStatus.Done;
