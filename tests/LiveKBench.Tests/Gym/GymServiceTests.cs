@@ -147,7 +147,7 @@ public sealed class GymServiceTests(RabbitMqServer rabbit) : IClassFixture<Rabbi
         Assert.Equal(HttpStatusCode.NotFound, (await c.PostAsync("api/jobs/000000ff/abort", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await c.PostAsync("api/jobs/000000ff/restart", null)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await c.GetAsync("api/jobs?status=bogus")).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await c.PostAsync("api/jobs/000000ff/stages/0/claim", new StringContent("]]"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await c.PostAsync("api/jobs/000000ff/stages/0/claim", new StringContent("]]", Encoding.UTF8, "application/json"))).StatusCode);
 
         var bytes = Encoding.UTF8.GetBytes("a console log\n");
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
