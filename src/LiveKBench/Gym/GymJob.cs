@@ -9,11 +9,29 @@ namespace LiveKBench.Gym;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "stage")]
 [JsonDerivedType(typeof(BuildStageArgs), "build")]
 [JsonDerivedType(typeof(ReproduceStageArgs), "reproduce")]
-public abstract record StageArgs;
+[JsonDerivedType(typeof(NoopStageArgs), "noop")]
+public abstract record StageArgs
+{
+    /// <summary>The stage kind as written in JSON and as the name of its broker queue: <c>build</c>, <c>reproduce</c> or <c>noop</c>.</summary>
+    [JsonIgnore]
+    public string StageKind => this switch
+    {
+        BuildStageArgs => "build",
+        ReproduceStageArgs => "reproduce",
+        NoopStageArgs => "noop",
+        _ => GetType().Name,
+    };
+}
 
 /// <summary>Build a kernel.</summary>
 /// <param name="Request">Commit, config and optional patch.</param>
-public sealed record BuildStageArgs(BuildRequest Request) : StageArgs;
+/// <param name="RepositoryUrl">Where a remote worker fetches <see cref="BuildRequest.Commit"/> when its mirror lacks it, or null.</param>
+/// <param name="BundleSha256">Gym artifact (SHA-256) of a git bundle holding the commit under <c>refs/kbench/gym/&lt;commit&gt;</c>, for commits that exist only in the submitter's mirror; or null.</param>
+public sealed record BuildStageArgs(BuildRequest Request, string? RepositoryUrl = null, string? BundleSha256 = null) : StageArgs;
+
+/// <summary>A stage that does nothing but wait (measures the Gym's own overhead; tests of scheduling and failure handling).</summary>
+/// <param name="DelayMs">Milliseconds to wait, 0..3,600,000.</param>
+public sealed record NoopStageArgs(int DelayMs = 0) : StageArgs;
 
 /// <summary>Run a reproducer on the kernel built by an earlier stage.</summary>
 /// <param name="BuildStageIndex">Index of the build stage whose bzImage is booted.</param>
@@ -25,6 +43,7 @@ public sealed record BuildStageArgs(BuildRequest Request) : StageArgs;
 /// <param name="Parallelism">Concurrent instances; null = number of cores.</param>
 /// <param name="ReproTimeLimitSeconds">Reproducer time limit in the guest, seconds.</param>
 /// <param name="InstanceTimeoutSeconds">Wall-clock limit per instance, seconds.</param>
+/// <param name="ReproducerSha256">Gym artifact (SHA-256) holding the reproducer, for remote workers (they write it to their own workspace); or null.</param>
 public sealed record ReproduceStageArgs(
     int BuildStageIndex,
     string ReproducerPath,
@@ -34,7 +53,8 @@ public sealed record ReproduceStageArgs(
     int Instances = 5,
     int? Parallelism = null,
     double ReproTimeLimitSeconds = 60,
-    double InstanceTimeoutSeconds = 300) : StageArgs;
+    double InstanceTimeoutSeconds = 300,
+    string? ReproducerSha256 = null) : StageArgs;
 
 /// <summary>State of a stage.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<StageStatus>))]
@@ -157,7 +177,7 @@ public sealed record GymJob(string Id, IReadOnlyList<GymStage> Stages)
 /// </summary>
 /// <param name="builder">Kernel builder for build stages.</param>
 /// <param name="reproduction">Reproduction runner for reproduce stages.</param>
-public sealed class GymWorker(KernelBuilder builder, ReproductionRunner reproduction)
+public sealed class GymWorker(KernelBuilder? builder, ReproductionRunner? reproduction)
 {
     /// <summary>Runs <paramref name="job"/> from stage <paramref name="fromStage"/> (default: <see cref="GymJob.ResumeIndex"/>).</summary>
     /// <param name="job">The job.</param>
@@ -185,19 +205,7 @@ public sealed class GymWorker(KernelBuilder builder, ReproductionRunner reproduc
             }
             stages[i] = stages[i] with { Status = StageStatus.Running, StartedAt = DateTimeOffset.UtcNow };
             onUpdate?.Invoke(job with { Stages = stages.ToList() });
-            try
-            {
-                stages[i] = stages[i].Args switch
-                {
-                    BuildStageArgs b => await RunBuildAsync(stages[i], b, cancellationToken).ConfigureAwait(false),
-                    ReproduceStageArgs r => await RunReproduceAsync(stages, stages[i], r, cancellationToken).ConfigureAwait(false),
-                    _ => stages[i] with { Status = StageStatus.Failed, Error = $"unknown stage kind {stages[i].Args.GetType().Name}" },
-                };
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                stages[i] = stages[i] with { Status = StageStatus.Failed, Error = ex.ToString() };
-            }
+            stages[i] = await RunStageAsync(stages, i, cancellationToken).ConfigureAwait(false);
             stages[i] = stages[i] with { FinishedAt = DateTimeOffset.UtcNow };
             failed = stages[i].Status == StageStatus.Failed;
             onUpdate?.Invoke(job with { Stages = stages.ToList() });
@@ -205,19 +213,55 @@ public sealed class GymWorker(KernelBuilder builder, ReproductionRunner reproduc
         return job with { Stages = stages };
     }
 
+    /// <summary>Runs stage <paramref name="index"/> of <paramref name="stages"/> (earlier stages supply their results) and returns it finished.</summary>
+    /// <param name="stages">All stages of the job; the one at <paramref name="index"/> is run.</param>
+    /// <param name="index">Stage to run.</param>
+    /// <param name="cancellationToken">Cancels the stage.</param>
+    /// <returns>The stage, Succeeded or Failed (an exception becomes Failed with its text), with StartedAt/FinishedAt set.</returns>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public async Task<GymStage> RunStageAsync(IReadOnlyList<GymStage> stages, int index, CancellationToken cancellationToken)
+    {
+        var stage = stages[index] with { Status = StageStatus.Running, StartedAt = stages[index].StartedAt ?? DateTimeOffset.UtcNow };
+        try
+        {
+            stage = stage.Args switch
+            {
+                BuildStageArgs b => await RunBuildAsync(stage, b, cancellationToken).ConfigureAwait(false),
+                ReproduceStageArgs r => await RunReproduceAsync(stages, stage, r, cancellationToken).ConfigureAwait(false),
+                NoopStageArgs n => await RunNoopAsync(stage, n, cancellationToken).ConfigureAwait(false),
+                _ => stage with { Status = StageStatus.Failed, Error = $"unknown stage kind {stage.Args.GetType().Name}" },
+            };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            stage = stage with { Status = StageStatus.Failed, Error = ex.ToString() };
+        }
+        return stage with { FinishedAt = DateTimeOffset.UtcNow };
+    }
+
+    private static async Task<GymStage> RunNoopAsync(GymStage stage, NoopStageArgs args, CancellationToken ct)
+    {
+        if (args.DelayMs is < 0 or > 3_600_000)
+        {
+            return stage with { Status = StageStatus.Failed, Error = $"noop delayMs {args.DelayMs} is outside 0..3600000" };
+        }
+        await Task.Delay(args.DelayMs, ct).ConfigureAwait(false);
+        return stage with { Status = StageStatus.Succeeded };
+    }
+
     private async Task<GymStage> RunBuildAsync(GymStage stage, BuildStageArgs args, CancellationToken ct)
     {
-        var r = await builder.BuildAsync(args.Request, ct).ConfigureAwait(false);
+        var r = await (builder ?? throw new InvalidOperationException("this worker has no kernel builder")).BuildAsync(args.Request, ct).ConfigureAwait(false);
         return stage with { Build = r, Status = r.Status == BuildStatus.Success ? StageStatus.Succeeded : StageStatus.Failed, Error = r.Reason };
     }
 
-    private async Task<GymStage> RunReproduceAsync(List<GymStage> stages, GymStage stage, ReproduceStageArgs args, CancellationToken ct)
+    private async Task<GymStage> RunReproduceAsync(IReadOnlyList<GymStage> stages, GymStage stage, ReproduceStageArgs args, CancellationToken ct)
     {
         if (args.BuildStageIndex < 0 || args.BuildStageIndex >= stages.Count || stages[args.BuildStageIndex].Build?.Artifacts is not { } artifacts)
         {
             return stage with { Status = StageStatus.Failed, Error = $"stage {args.BuildStageIndex} has no built kernel" };
         }
-        var r = await reproduction.RunAsync(new ReproduceRequest(artifacts.BzImage.Path, args.ReproducerPath, args.Kind, args.BugTitle, args.AltTitles,
+        var r = await (reproduction ?? throw new InvalidOperationException("this worker has no reproduction runner")).RunAsync(new ReproduceRequest(artifacts.BzImage.Path, args.ReproducerPath, args.Kind, args.BugTitle, args.AltTitles,
             args.Instances, args.Parallelism, args.ReproTimeLimitSeconds, args.InstanceTimeoutSeconds), ct).ConfigureAwait(false);
         return stage with { Reproduction = r, Status = StageStatus.Succeeded };
     }

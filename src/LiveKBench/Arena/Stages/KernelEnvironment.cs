@@ -47,6 +47,7 @@ public sealed class KernelEnvironment
             SyzkallerBinDir = s.Vm.SyzkallerBin,
         });
         Worker = new Gym.GymWorker(Builder, Reproduction);
+        Gym = LiveKBench.Gym.GymClients.For(workspace.Configuration, () => Worker, mirror);
     }
 
     /// <summary>The crash report parser as the VM code consumes it (syzkaller-compatible titles, same-crash test).</summary>
@@ -71,6 +72,9 @@ public sealed class KernelEnvironment
 
     /// <summary>In-process Gym worker (build, reproduce stages).</summary>
     public Gym.GymWorker Worker { get; }
+
+    /// <summary>Where this workspace's builds and reproductions run: in process (default) or a remote Gym (<c>Gym:Endpoint</c>).</summary>
+    public Gym.IGymClient Gym { get; }
 
     /// <summary>Default location of the offline Debian mirror in a workspace.</summary>
     public static string DebianMirrorPath(Workspace ws) => Path.Combine(ws.MirrorsDir, "linux-source-6.1");

@@ -303,7 +303,7 @@ public static class ReproductionStages
                 from = job.Stages.Count - 1;
             }
             Persist(job);
-            job = await env.Worker.RunAsync(job, from, Persist, token).ConfigureAwait(false);
+            job = await env.Gym.RunAsync(job, from, Persist, token).ConfigureAwait(false);
             Persist(job);
             var last = job.Stages[^1];
             return job.Verdict() is { Instances.Count: 0 } failed ? failed
