@@ -24,5 +24,6 @@ internal static class CommandRegistry
         yield return EvaluationCommands.BuildLeaderboard();
         yield return EvaluationCommands.BuildResearch();
         yield return ReportCommands.Build();
+        yield return DashboardCommands.BuildServe();
     }
 }
