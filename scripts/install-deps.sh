@@ -3,7 +3,8 @@
 # Idempotent: does nothing when everything is present. Needs root (or sudo) for apt-get.
 set -euo pipefail
 pkgs=(git make gcc libc6-dev flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
-      qemu-system-x86 busybox-static linux-source-6.1 universal-ctags bubblewrap librsvg2-bin util-linux)
+      qemu-system-x86 busybox-static linux-source-6.1 universal-ctags bubblewrap librsvg2-bin util-linux
+      chromium)  # chromium: the dashboard's browser tests (Microsoft.Playwright drives /usr/bin/chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

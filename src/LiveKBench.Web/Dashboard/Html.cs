@@ -56,7 +56,7 @@ internal static class Html
         {
             var cls = line.StartsWith("+++", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal) ? "fh"
                 : line.StartsWith('+') ? "add" : line.StartsWith('-') ? "del" : line.StartsWith("@@", StringComparison.Ordinal) ? "hunk" : "";
-            sb.Append(cls.Length == 0 ? "<span>" : $"<span class=\"{cls}\">").Append(E(line)).Append("</span>\n");
+            sb.Append(cls.Length == 0 ? "<span>" : $"<span class=\"{cls}\">").Append(E(line)).Append("</span>");
         }
         return sb.Append("</pre>").ToString();
     }

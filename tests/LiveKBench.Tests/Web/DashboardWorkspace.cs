@@ -30,7 +30,13 @@ public sealed class DashboardWorkspace : IDisposable
     public DashboardWorkspace()
     {
         var realbugs = SharedData.Path("realbugs");
-        Root = Path.Combine(Path.GetTempPath(), "kbench-web-test-" + Guid.NewGuid().ToString("N")[..10]);
+        // KBENCH_DASHBOARD_WORKSPACE=DIR builds it there and keeps it (a demo workspace for `kbench serve`).
+        _keep = Environment.GetEnvironmentVariable("KBENCH_DASHBOARD_WORKSPACE") is { Length: > 0 } keep ? keep : null;
+        if (_keep is not null && Directory.Exists(_keep))
+        {
+            Directory.Delete(_keep, true);
+        }
+        Root = _keep ?? Path.Combine(Path.GetTempPath(), "kbench-web-test-" + Guid.NewGuid().ToString("N")[..10]);
         Workspace = Workspace.Init(Root);
         using var db = Workspace.OpenStore();
         var now = new DateTime(2026, 1, 20, 12, 0, 0, DateTimeKind.Utc);
@@ -47,6 +53,8 @@ public sealed class DashboardWorkspace : IDisposable
             var bug = db.Bugs.Single(b => b.Id == RealBugIds[i]);
             var folder = folders.First(f => BugBundleReader.Read(f, now).Id == bug.Id);
             consoles[bug.Id] = (Path.Combine(folder, "console-buggy.txt"), Path.Combine(folder, "console-fixed.txt"));
+            // What the crawler stores as the crash report: here the parsed report of the bundle's real buggy console.
+            bug.CrashReport ??= LiveKBench.Kernel.CrashReports.CrashReportParser.Parse(File.ReadAllBytes(consoles[bug.Id].Buggy))?.Text;
         }
         db.SaveChanges();
 
@@ -223,6 +231,8 @@ public sealed class DashboardWorkspace : IDisposable
         db.SaveChanges();
     }
 
+    private readonly string? _keep;
+
     public string Root { get; }
 
     public Workspace Workspace { get; }
@@ -235,6 +245,10 @@ public sealed class DashboardWorkspace : IDisposable
 
     public void Dispose()
     {
+        if (_keep is not null)
+        {
+            return;
+        }
         try
         {
             Directory.Delete(Root, true);
