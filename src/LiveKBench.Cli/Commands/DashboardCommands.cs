@@ -36,9 +36,16 @@ internal static class DashboardCommands
             {
                 Console.WriteLine($"serving {ws.Root} on {a} (Ctrl+C stops)");
             }
+            // Ctrl+C (the host's token) or SIGTERM stop the server.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+            {
+                ctx.Cancel = true;
+                stop.Cancel();
+            });
             try
             {
-                await Task.Delay(Timeout.Infinite, ct);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {
