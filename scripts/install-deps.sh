@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(git make gcc libc6-dev flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
       qemu-system-x86 busybox-static linux-source-6.1 universal-ctags bubblewrap librsvg2-bin util-linux
-      rabbitmq-server)
+      rabbitmq-server chromium)  # rabbitmq-server: the Gym broker; chromium: the dashboard's browser tests (Playwright drives /usr/bin/chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -25,5 +25,6 @@ internal static class CommandRegistry
         yield return EvaluationCommands.BuildResearch();
         yield return ReportCommands.Build();
         yield return GymCommands.Build();
+        yield return DashboardCommands.BuildServe();
     }
 }

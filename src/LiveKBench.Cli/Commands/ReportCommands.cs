@@ -9,8 +9,9 @@ internal static class ReportCommands
 {
     public static Command Build()
     {
-        var report = new Command("report", "Kernel crash reports in console output");
+        var report = new Command("report", "Kernel crash reports in console output; the results dashboard as a static site");
         report.Subcommands.Add(BuildParse());
+        report.Subcommands.Add(DashboardCommands.BuildReportHtml());
         return report;
     }
 
