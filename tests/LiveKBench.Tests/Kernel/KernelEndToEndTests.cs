@@ -173,6 +173,39 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
     }
 
     [Fact]
+    public async Task AFurtherBugsBaselineTakesTheKeptDirectoryOfAnotherCommit()
+    {
+        fx.RequireTarball();
+        var first = await fx.BugCommitsAsync("unix_shutdown");
+        var second = await fx.BugCommitsAsync("bridge_add_del_if");
+        var cfg = KernelScratchFixture.CaseConfig("unix_shutdown");
+        Assert.Equal(cfg.Hash, KernelScratchFixture.CaseConfig("bridge_add_del_if").Hash); // the realbugs cases share one config
+        var firstBuild = await fx.BuildAsync(new BuildRequest(first.ParentOfFix, cfg));
+        Assert.True(firstBuild.Status == BuildStatus.Success, firstBuild.Reason);
+        Assert.True(fx.Builder.HasKcache(first.ParentOfFix, cfg));
+        // forget the second commit's own kept directory (another test may have built it): its first build must take the
+        // first commit's directory and recompile only the files that differ (af_unix.c, br_ioctl.c) instead of all
+        File.Delete(Path.Combine(fx.Builder.KcacheEntryPath(second.ParentOfFix, cfg.Hash), "ready"));
+        var secondBuild = await fx.BuildAsync(new BuildRequest(second.ParentOfFix, cfg));
+        fx.Record("keptDirMove", new { firstBuild.MakeSeconds, secondMakeSeconds = secondBuild.MakeSeconds, secondBuild.CompiledFiles, secondBuild.Timings });
+        Assert.True(secondBuild.Status == BuildStatus.Success, secondBuild.Reason);
+        Assert.Contains("kcacheMove", secondBuild.Timings.Keys);
+        Assert.InRange(secondBuild.CompiledFiles, 1, 10);
+        Assert.True(fx.Builder.HasKcache(second.ParentOfFix, cfg));
+        Assert.False(fx.Builder.HasKcache(first.ParentOfFix, cfg)); // moved, not shared
+        // the moved directory gives the second bug's own kernel (its reverted fix compiled in) ...
+        var r = await ReproduceAsync(secondBuild, "bridge_add_del_if", 2);
+        Assert.True(r.Verdict == ReproductionVerdict.Reproduced, r.Reason);
+        Assert.True(r.SameCrash, r.CrashTitle);
+        // ... and the first bug takes it back the same way, with its own fix reverted again
+        var back = await fx.BuildAsync(new BuildRequest(first.ParentOfFix, cfg));
+        Assert.True(back.Status == BuildStatus.Success, back.Reason);
+        Assert.Contains("kcacheMove", back.Timings.Keys);
+        Assert.InRange(back.CompiledFiles, 1, 10);
+        Assert.Equal(ReproductionVerdict.Reproduced, (await ReproduceAsync(back, "unix_shutdown", 2)).Verdict);
+    }
+
+    [Fact]
     public async Task MirrorAndBugCommitHashesAreDeterministic()
     {
         fx.RequireTarball();

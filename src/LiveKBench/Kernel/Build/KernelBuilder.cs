@@ -13,7 +13,9 @@ namespace LiveKBench.Kernel.Build;
 /// kcache: the build output directory (<c>O=</c>, placed at <c>&lt;worktree&gt;/kbench-build</c> so kbuild uses the
 /// relative <c>srctree=..</c> and paths stay identical across work trees) is kept per (commit, config hash) under
 /// <c>WorkRoot/kcache</c>. Every checked-out file gets the commit time as mtime, so against a kept directory make only
-/// rebuilds what the patch touches. Concurrent builds of one base either copy the kept directory
+/// rebuilds what the patch touches. A first build at a commit takes the kept directory of another commit with the same
+/// config (moved, not copied: the directory belongs to one commit at a time), so it recompiles only the files that
+/// differ between the two commits. Concurrent builds of one base either copy the kept directory
 /// (<see cref="KeptDirMode.Copy"/>) or take it under a lock (<see cref="KeptDirMode.Lock"/>).
 /// </para>
 /// </summary>
@@ -203,12 +205,24 @@ public sealed class KernelBuilder
                 if (!File.Exists(ready))
                 {
                     KernelMirror.DeleteDirectory(outDir);
-                    Directory.CreateDirectory(outDir);
-                    if (await ConfigureAsync(src, outDir, request.Config, logPath, cancellationToken).ConfigureAwait(false) is { } cfgError)
+                    if (await TakeKeptDirOfAnotherCommitAsync(commit, configHash, outDir, cancellationToken).ConfigureAwait(false) is { } moved)
                     {
-                        return await FailAsync(BuildStatus.Error, cfgError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                        // the kept directory of another commit of this tree and config moved here: only the files that
+                        // differ between the two commits (and the files its last patched build compiled) must recompile
+                        TouchNow(src, moved.ChangedFiles);
+                        File.Delete(Path.Combine(outDir, DirtyListName));
+                        await File.AppendAllTextAsync(logPath, $"[kbench] kept build directory moved from {moved.FromCommit} ({moved.ChangedFiles.Count} files differ)\n", cancellationToken).ConfigureAwait(false);
+                        timings["kcacheMove"] = Lap(sw);
                     }
-                    timings["config"] = Lap(sw);
+                    else
+                    {
+                        Directory.CreateDirectory(outDir);
+                        if (await ConfigureAsync(src, outDir, request.Config, logPath, cancellationToken).ConfigureAwait(false) is { } cfgError)
+                        {
+                            return await FailAsync(BuildStatus.Error, cfgError, commit, configHash, logPath, total, timings, cancellationToken).ConfigureAwait(false);
+                        }
+                        timings["config"] = Lap(sw);
+                    }
                     make = await MakeAsync(src, outDir, logPath, cancellationToken).ConfigureAwait(false);
                     timings["seedMake"] = Lap(sw);
                     if (!make.Succeeded)
@@ -501,6 +515,65 @@ public sealed class KernelBuilder
             File.Delete(index);
             File.Delete(index + ".lock");
         }
+    }
+
+    /// <summary>What <see cref="TakeKeptDirOfAnotherCommitAsync"/> moved: the commit it was built at and the files to rebuild.</summary>
+    private sealed record MovedKeptDir(string FromCommit, IReadOnlyList<string> ChangedFiles);
+
+    /// <summary>
+    /// Moves the kept build directory of another commit with the same config (same kernel tree: the two commits must be
+    /// in this mirror) to <paramref name="outDir"/>, so a first build at <paramref name="commit"/> recompiles only the
+    /// files that differ instead of the whole tree. The other commit loses its kept directory (its next build takes one
+    /// back the same way). A directory whose lock another build holds is skipped, so two builds of different commits
+    /// never share one.
+    /// </summary>
+    /// <returns>The move, or null when no such directory is free (the caller then configures and builds from scratch).</returns>
+    private async Task<MovedKeptDir?> TakeKeptDirOfAnotherCommitAsync(string commit, string configHash, string outDir, CancellationToken ct)
+    {
+        var root = Path.Combine(Options.WorkRoot, "kcache");
+        var suffix = "-" + configHash[..16];
+        if (!Directory.Exists(root))
+        {
+            return null;
+        }
+        var candidates = Directory.EnumerateDirectories(root, "*" + suffix)
+            .Select(d => (Dir: d, Name: Path.GetFileName(d)))
+            .Where(c => c.Name.Length == 40 + suffix.Length && !c.Name.StartsWith(commit, StringComparison.Ordinal) && File.Exists(Path.Combine(c.Dir, "ready")))
+            .OrderByDescending(c => File.GetLastWriteTimeUtc(Path.Combine(c.Dir, "ready")))
+            .ToList();
+        foreach (var (dir, name) in candidates)
+        {
+            FileStream donorLock;
+            try
+            {
+                donorLock = new FileStream(dir + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                continue; // a build of that commit is using it
+            }
+            using (donorLock)
+            {
+                var donorReady = Path.Combine(dir, "ready");
+                var donorKept = Path.Combine(dir, BuildDirName);
+                if (!File.Exists(donorReady) || !Directory.Exists(donorKept))
+                {
+                    continue;
+                }
+                var donorCommit = name[..40];
+                var diff = await _mirror.Git.RunAsync(["diff", "--name-only", "--no-renames", donorCommit, commit], cancellationToken: ct).ConfigureAwait(false);
+                if (!diff.Succeeded)
+                {
+                    continue; // not the same kernel tree
+                }
+                File.Delete(donorReady);
+                Directory.Move(donorKept, outDir);
+                var changed = new SortedSet<string>(diff.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.Ordinal);
+                changed.UnionWith(ReadDirtyList(outDir));
+                return new MovedKeptDir(donorCommit, [.. changed]);
+            }
+        }
+        return null;
     }
 
     private static void TouchNow(string root, IEnumerable<string> relativePaths)
