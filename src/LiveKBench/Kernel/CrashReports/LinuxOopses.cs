@@ -360,7 +360,11 @@ internal static class LinuxOopses
                     "BUG: unable to handle kernel %[1]v in %[2]v", RipStack(), alt: ["bad-access in %[2]v"])),
             G("general protection fault",
                 F(@"general protection fault.*:", "general protection fault in %[1]v", RipStack(), alt: ["bad-access in %[1]v"]))
-                .Suppress(@"general protection fault .* error:\d+ in "),
+                // User-space traps: the catalogue's form names the faulting file ("… error:0 in libc.so[…]"); a static
+                // binary's trap line ends at "error:N" ("traps: repro[20] general protection fault ip:… sp:… error:0"),
+                // seen on a real VM console (realbugs unix_shutdown, console-fixed-userspace-segv-noise.txt). A kernel GPF
+                // never prints "ip:… sp:…" on its header line.
+                .Suppress(@"general protection fault .* error:\d+ in ", @"general protection fault ip:[0-9a-f]+ sp:[0-9a-f]+ error:"),
             G("stack segment: ",
                 F(@"stack segment: ", "stack segment fault in %[1]v", RipStack())),
             G("Kernel panic",
