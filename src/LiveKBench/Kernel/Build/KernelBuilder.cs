@@ -248,6 +248,12 @@ public sealed class KernelBuilder
                     seeded = true;
                 }
             }
+            if (!seeded && File.Exists(ready))
+            {
+                // the ready file's time is the entry's last use: a first build of another commit takes the most recently
+                // used kept directory (TakeKeptDirOfAnotherCommitAsync), the one most likely to be near in history
+                File.SetLastWriteTimeUtc(ready, DateTime.UtcNow);
+            }
 
             if (locked)
             {
@@ -525,7 +531,8 @@ public sealed class KernelBuilder
     /// in this mirror) to <paramref name="outDir"/>, so a first build at <paramref name="commit"/> recompiles only the
     /// files that differ instead of the whole tree. The other commit loses its kept directory (its next build takes one
     /// back the same way). A directory whose lock another build holds is skipped, so two builds of different commits
-    /// never share one.
+    /// never share one. Candidates are tried most recently used first (the time of their <c>ready</c> file, renewed on
+    /// every build that uses the entry).
     /// </summary>
     /// <returns>The move, or null when no such directory is free (the caller then configures and builds from scratch).</returns>
     private async Task<MovedKeptDir?> TakeKeptDirOfAnotherCommitAsync(string commit, string configHash, string outDir, CancellationToken ct)
