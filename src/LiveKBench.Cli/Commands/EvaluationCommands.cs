@@ -185,12 +185,13 @@ internal static class EvaluationCommands
             var a = outcome.Analysis!;
             if (parse.GetValue(json))
             {
-                CliContext.PrintJson(new { files = a.Files, functions = a.Functions, modifiedLines = a.ModifiedLines });
+                CliContext.PrintJson(new { files = a.Files, functions = a.Functions, definitions = a.Definitions, modifiedLines = a.ModifiedLines });
             }
             else
             {
                 Console.WriteLine($"files ({a.Files.Count}): {string.Join(", ", a.Files)}");
                 Console.WriteLine($"functions ({a.Functions.Count}): {string.Join(", ", a.Functions)}");
+                Console.WriteLine($"definitions ({a.Definitions.Count}): {string.Join(", ", a.Definitions)}");
                 Console.WriteLine($"modified lines: {a.ModifiedLines}");
             }
             return ExitCodes.Success;
@@ -268,12 +269,14 @@ internal static class EvaluationCommands
         return cmd;
     }
 
-    private static string Pct(MeanCi c) => string.Create(CultureInfo.InvariantCulture, $"{c.Mean * 100,5:F1} [{c.CiLow * 100:F1}, {c.CiHigh * 100:F1}]");
+    private static string Pct(MeanCi? c) => c is null ? "–" : string.Create(CultureInfo.InvariantCulture, $"{c.Mean * 100,5:F1} [{c.CiLow * 100:F1}, {c.CiHigh * 100:F1}]");
 
     /// <summary>
-    /// Prints the leaderboard table. Metrics that were not measured show as <c>–</c> (EPR without a judge). The default
-    /// table fits 120 columns: configuration, runs, CRR, EPR pass@k, file and function IoU, inconclusive and error counts;
-    /// <paramref name="wide"/> adds the model, CRR pass@k and the other counts.
+    /// Prints the leaderboard table. Metrics that were not measured show as <c>–</c> (EPR without a judge, a function IoU
+    /// measured on no bug). The default table fits 120 columns: configuration, runs, CRR, EPR pass@k, file and function
+    /// IoU, inconclusive and error counts; <paramref name="wide"/> adds the model, CRR pass@k, definition IoU and the
+    /// other counts. A line under the table says over how many bugs a function/definition IoU mean was taken when that
+    /// is fewer than all.
     /// </summary>
     internal static void PrintLeaderboard(LeaderboardResult lb, bool wide = false)
     {
@@ -294,14 +297,18 @@ internal static class EvaluationCommands
         }
         else
         {
-            Console.WriteLine($"{"configuration",-28} {"model",-20} {"runs",5} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"CRR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"<k runs",7} {"resolved",8} {"notRes",6} {"inconcl",7} {"boot",4} {"compile",7} {"error",5} {"pending",7}");
+            Console.WriteLine($"{"configuration",-28} {"model",-20} {"runs",5} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"CRR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"def IoU %",-20} {"<k runs",7} {"resolved",8} {"notRes",6} {"inconcl",7} {"boot",4} {"compile",7} {"error",5} {"pending",7}");
             foreach (var r in lb.Rows)
             {
                 var c = r.Counts;
-                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r.PassAtK.Epr),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7}");
+                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r.PassAtK.Epr),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {Pct(r.DefinitionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7}");
             }
         }
         Console.WriteLine("inc = inconclusive (all instances clean, cap reached before the false-fix bound), err = infrastructure error after every retry or failed agent run; neither is ever a fix");
+        foreach (var r in lb.Rows.Where(r => r.FunctionIouBugs < r.Bugs || r.DefinitionIouBugs < r.Bugs))
+        {
+            Console.WriteLine($"{r.AgentConfig}: function IoU over {r.FunctionIouBugs} of {r.Bugs} bugs, definition IoU over {r.DefinitionIouBugs} (not measured on the others: the developer fix touches no function/definition)");
+        }
         foreach (var r in lb.Rows.Where(r => r.IncompleteBugs.Count > 0))
         {
             var shown = string.Join(", ", r.IncompleteBugs.Take(10).Select(b => $"{b.BugId} ({b.Runs})"));

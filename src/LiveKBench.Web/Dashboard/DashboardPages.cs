@@ -67,7 +67,7 @@ public sealed class DashboardPages(Workspace ws, DashboardLinks links)
         using var db = Open();
         var lb = DashboardLeaderboard.Query(db, q, out var bugSet);
         var cost = DashboardLeaderboard.CostPerRun(db, bugSet);
-        var rows = lb.Rows.Select(r => LeaderboardView.Map(r, lb.K, cost.GetValueOrDefault(r.AgentConfig))).ToList();
+        var rows = lb.Rows.Select(r => LeaderboardView.Map(r, lb.K, cost.GetValueOrDefault(r.AgentConfig), lb.Judge is not null)).ToList();
         var sb = new StringBuilder();
         sb.Append(LeaderboardForm(db, q, lb));
         sb.Append(CultureInfo.InvariantCulture, $"""<p class="summary" id="lb-summary" data-bugs="{lb.Bugs}" data-k="{lb.K}">dataset <b>{E(lb.Dataset ?? "(every bug with a run)")}</b> · {lb.Bugs} bugs · k = {lb.K} · judge <b>{E(lb.Judge ?? "(none: EPR is 0)")}</b>{(q.HasWindow ? $" · fixed {E(q.FixedFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "…")} to {E(q.FixedTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "…")}" : "")} · values in %, 95 % bootstrap CI ({lb.Replicates} replicates)</p>""");
@@ -109,7 +109,7 @@ public sealed class DashboardPages(Workspace ws, DashboardLinks links)
             new($"CRR pass@{lb.K}", [.. lb.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.Crr), Bar("mean", r.Crr)]))]),
             new($"EPR pass@{lb.K}", [.. lb.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.Epr), Bar("mean", r.Epr)]))]),
             new($"File IoU pass@{lb.K}", [.. lb.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.FileIou), Bar("mean", r.FileIou)]))]),
-            new($"Func IoU pass@{lb.K}", [.. lb.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.FunctionIou), Bar("mean", r.FunctionIou)]))]),
+            new($"Func IoU pass@{lb.K}", [.. lb.Rows.Where(r => r.FunctionIou is not null).Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.FunctionIou!), Bar("mean", r.FunctionIou!)]))]),
         };
         sb.Append("<h2>95 % confidence intervals</h2><div class=\"chart\" id=\"lb-chart\">");
         sb.Append(SvgBarChart.Render($"Leaderboard ({lb.Dataset ?? "all bugs"}, k = {lb.K})", panels));
@@ -172,7 +172,7 @@ public sealed class DashboardPages(Workspace ws, DashboardLinks links)
         var lb = Evaluation.Aggregation.Leaderboard.QueryFromRuns(db, new LeaderboardOptions());
         if (lb.Rows.FirstOrDefault(r => r.AgentConfig == c.Name) is { } row)
         {
-            var v = LeaderboardView.Map(row, lb.K, null);
+            var v = LeaderboardView.Map(row, lb.K, null, lb.Judge is not null);
             sb.Append(CultureInfo.InvariantCulture, $"<h2>Leaderboard row (every bug with a run, k = {lb.K}, judge {E(lb.Judge ?? "none")})</h2><table><tr>");
             sb.Append(string.Concat(v.Metrics.Select(m => $"<th class=\"num\">{E(m.Label)}</th>"))).Append("</tr><tr>");
             sb.Append(string.Concat(v.Metrics.Select(m => CiCell(m.Key, m.Value)))).Append("</tr></table>");

@@ -18,8 +18,8 @@ internal static class Html
     public static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>A mean with its 95 % CI as a table cell: "12.5 [3.0, 25.0]" with data-mean/low/high attributes.</summary>
-    public static string CiCell(string metric, MeanCi ci)
-        => $"""<td class="num" data-metric="{E(metric)}" data-mean="{R(ci.Mean)}" data-low="{R(ci.CiLow)}" data-high="{R(ci.CiHigh)}" data-sort="{R(ci.Mean)}"><span class="mean">{Pct(ci.Mean)}</span> <span class="ci">[{Pct(ci.CiLow)}, {Pct(ci.CiHigh)}]</span></td>""";
+    public static string CiCell(string metric, MeanCi? ci)
+        => ci is null ? $"""<td class="num" data-metric="{E(metric)}" data-sort="-1" title="not measured">—</td>""" : $"""<td class="num" data-metric="{E(metric)}" data-mean="{R(ci.Mean)}" data-low="{R(ci.CiLow)}" data-high="{R(ci.CiHigh)}" data-sort="{R(ci.Mean)}"><span class="mean">{Pct(ci.Mean)}</span> <span class="ci">[{Pct(ci.CiLow)}, {Pct(ci.CiHigh)}]</span></td>""";
 
     /// <summary>A date as yyyy-MM-dd, or "—".</summary>
     public static string Date(DateTime? d) => d is { } x ? x.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "—";

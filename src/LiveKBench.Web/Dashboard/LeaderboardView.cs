@@ -7,8 +7,8 @@ namespace LiveKBench.Web.Dashboard;
 /// <summary>One metric cell of the leaderboard page: JSON path of the value in <c>kbench leaderboard --json</c> rows, label, value.</summary>
 /// <param name="Key">JSON path inside a row, e.g. <c>passAtK.crr</c>.</param>
 /// <param name="Label">Column header.</param>
-/// <param name="Value">Mean with its 95 % bootstrap CI.</param>
-public sealed record MetricCell(string Key, string Label, MeanCi Value);
+/// <param name="Value">Mean with its 95 % bootstrap CI; null when not measured (shown —).</param>
+public sealed record MetricCell(string Key, string Label, MeanCi? Value);
 
 /// <summary>One count shown on the leaderboard page.</summary>
 /// <param name="Key">JSON path inside a row, e.g. <c>outcomes.bootError</c>.</param>
@@ -27,17 +27,18 @@ public sealed record LeaderboardViewRow(string AgentConfig, string Model, IReadO
 /// <summary>Maps <see cref="LeaderboardResult"/> rows onto the page's cells.</summary>
 public static class LeaderboardView
 {
-    /// <summary>The page's cells of <paramref name="row"/>; <paramref name="k"/> names the pass@k columns.</summary>
-    public static LeaderboardViewRow Map(LeaderboardRow row, int k, double? costPerRun) => new(
+    /// <summary>The page's cells of <paramref name="row"/>; <paramref name="k"/> names the pass@k columns; EPR is not measured (null, shown —) when <paramref name="judged"/> is false (no judge ran).</summary>
+    public static LeaderboardViewRow Map(LeaderboardRow row, int k, double? costPerRun, bool judged = true) => new(
         row.AgentConfig,
         row.Model,
         [
             new("passAtK.crr", $"CRR pass@{k}", row.PassAtK.Crr),
-            new("passAtK.epr", $"EPR pass@{k}", row.PassAtK.Epr),
+            new("passAtK.epr", $"EPR pass@{k}", judged ? row.PassAtK.Epr : null),
             new("crr", "CRR", row.Crr),
-            new("epr", "EPR", row.Epr),
+            new("epr", "EPR", judged ? row.Epr : null),
             new("fileIou", "File IoU", row.FileIou),
             new("functionIou", "Func IoU", row.FunctionIou),
+            new("definitionIou", "Def IoU", row.DefinitionIou),
             new("passAtK.fileIou", $"File IoU pass@{k}", row.PassAtK.FileIou),
             new("passAtK.functionIou", $"Func IoU pass@{k}", row.PassAtK.FunctionIou),
         ],

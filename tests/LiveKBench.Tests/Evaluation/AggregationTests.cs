@@ -308,6 +308,64 @@ public sealed class AggregationTests
     }
 
     [Fact]
+    public void FunctionIouNotMeasuredIsLeftOutOfTheMeansAndDefinitionIouMeasuresIt()
+    {
+        // The issue-13 case: the developer fix of "policy" edits only a netlink policy array (no function), so the
+        // oracle's function IoU there is not measured (NaN) instead of 0; definition IoU measures both bugs.
+        var runs = new List<RunScore>
+        {
+            new(1, 1, "func", 0, 0, RunOutcome.Resolved, 1, 0, 1, 1, 1),
+            new(2, 1, "policy", 0, 0, RunOutcome.Resolved, 1, 0, 1, double.NaN, 1),
+            new(3, 2, "func", 0, 0, RunOutcome.Reproduced, 0, 0, 1, 0.5, 0.25),
+            new(4, 2, "func", 0, 1, RunOutcome.Reproduced, 0, 0, 1, double.NaN, double.NaN), // evaluated before definitions were recorded
+            new(5, 2, "policy", 0, 0, RunOutcome.Reproduced, 0, 0, 0, double.NaN, 0),
+            new(6, 3, "policy", 0, 0, RunOutcome.Reproduced, 0, 0, 1, double.NaN, double.NaN),
+        };
+        var lb = Leaderboard.Compute(runs, ["func", "policy"], [new ConfigInfo(1, "developer-oracle", ""), new ConfigInfo(2, "agent", "m"), new ConfigInfo(3, "only-policy", "m")], k: 1, replicates: 200);
+        var oracle = lb.Rows.Single(r => r.AgentConfig == "developer-oracle");
+        Assert.Equal(1.0, oracle.FunctionIou!.Mean); // not (1 + 0) / 2
+        Assert.Equal(1, oracle.FunctionIouBugs);
+        Assert.Equal(1.0, oracle.DefinitionIou!.Mean);
+        Assert.Equal(2, oracle.DefinitionIouBugs);
+        Assert.Equal(1.0, oracle.PassAtK.FunctionIou!.Mean);
+        var agent = lb.Rows.Single(r => r.AgentConfig == "agent");
+        Assert.Equal(0.5, agent.FunctionIou!.Mean); // func: the one measured run; policy: none measured
+        Assert.Equal(1, agent.FunctionIouBugs);
+        Assert.Equal((0.25 + 0) / 2, agent.DefinitionIou!.Mean, 12);
+        Assert.Equal(2, agent.DefinitionIouBugs);
+        Assert.True(agent.DefinitionIou.CiLow <= agent.DefinitionIou.Mean && agent.DefinitionIou.Mean <= agent.DefinitionIou.CiHigh);
+        // A configuration without runs on "func" scores 0 there (as in CRR); its "policy" run measures neither.
+        var policyOnly = lb.Rows.Single(r => r.AgentConfig == "only-policy");
+        Assert.Equal(0.0, policyOnly.FunctionIou!.Mean);
+        Assert.Equal(1, policyOnly.FunctionIouBugs);
+
+        // Nothing measured → null in JSON (same shape as functionIou otherwise); EPR null without a judge; CSV cells empty.
+        var none = Leaderboard.Compute([new(1, 1, "policy", 0, 0, RunOutcome.Resolved, 1, 0, 1, double.NaN, double.NaN)], ["policy"], [new ConfigInfo(1, "x", "")], k: 1, replicates: 0);
+        using var doc = JsonDocument.Parse(none.ToJson());
+        var row = doc.RootElement.GetProperty("rows")[0];
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("functionIou").ValueKind);
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("definitionIou").ValueKind);
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("epr").ValueKind);
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("passAtK").GetProperty("epr").ValueKind);
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("meanAtK").GetProperty("functionIou").ValueKind);
+        Assert.Equal(0, row.GetProperty("functionIouBugs").GetInt32());
+        Assert.Equal(1.0, row.GetProperty("crr").GetProperty("mean").GetDouble());
+        using var measured = JsonDocument.Parse(lb.ToJson());
+        var oracleJson = measured.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("agentConfig").GetString() == "developer-oracle");
+        foreach (var key in new[] { "mean", "ciLow", "ciHigh" })
+        {
+            Assert.Equal(JsonValueKind.Number, oracleJson.GetProperty("definitionIou").GetProperty(key).ValueKind);
+            Assert.Equal(JsonValueKind.Number, oracleJson.GetProperty("passAtK").GetProperty("definitionIou").GetProperty(key).ValueKind);
+        }
+        var csv = none.ToCsv().Split('\n');
+        var header = csv[0].Split(',');
+        var cells = csv[1].Split(',');
+        Assert.Equal("", cells[Array.IndexOf(header, "functionIou")]);
+        Assert.Equal("", cells[Array.IndexOf(header, "epr")]);
+        Assert.Equal("1", cells[Array.IndexOf(header, "crr")]);
+    }
+
+    [Fact]
     public void EmptyBugSetGivesEmptyMetrics()
     {
         var lb = Leaderboard.Compute([], [], [new ConfigInfo(1, "A", "m")], 3);

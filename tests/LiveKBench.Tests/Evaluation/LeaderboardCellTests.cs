@@ -157,6 +157,24 @@ public sealed class LeaderboardCellTests
             }
         });
         Step("localization IoU updated", () => db.LocalizationEvaluations.OrderBy(e => e.Id).Skip(1).First().FileIou = 0.125);
+        Step("definition IoU measured on most runs", () =>
+        {
+            var i = 0;
+            foreach (var e in db.LocalizationEvaluations.OrderBy(e => e.Id))
+            {
+                e.DefinitionIou = i % 5 == 0 ? null : (i % 3) / 3.0;
+                i++;
+            }
+        });
+        Step("function IoU not measured on one bug (the developer fix touches no function)", () =>
+        {
+            var bug = db.AgentRuns.AsNoTracking().OrderBy(r => r.Id).First().BugId;
+            var runs = db.AgentRuns.AsNoTracking().Where(r => r.BugId == bug).Select(r => r.Id).ToList();
+            foreach (var e in db.LocalizationEvaluations.Where(e => runs.Contains(e.AgentRunId)))
+            {
+                e.FunctionIouMeasured = false;
+            }
+        });
         Step("localization status error (IoU no longer counted)", () => db.LocalizationEvaluations.OrderBy(e => e.Id).Skip(2).First().Status = AnalysisStatus.Error);
         Step("crash evaluation deleted", () => db.CrashResolutionEvaluations.Remove(db.CrashResolutionEvaluations.OrderBy(e => e.Id).First()));
         Step("localization evaluation deleted", () => db.LocalizationEvaluations.Remove(db.LocalizationEvaluations.OrderBy(e => e.Id).Skip(4).First()));

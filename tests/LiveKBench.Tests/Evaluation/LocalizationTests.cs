@@ -109,6 +109,44 @@ public sealed class LocalizationTests
     }
 
     [Fact]
+    public async Task GlobalInitializerOnlyFixHasNoFunctionButOneDefinition()
+    {
+        // Like a fix that edits only a netlink policy array: the changed line is inside a global initializer.
+        var repo = await KernelSubset.RepoAsync();
+        var patch = await KernelSubset.MakePatchAsync(repo, w =>
+        {
+            var path = Path.Combine(w, "net/unix/af_unix.c");
+            var text = File.ReadAllText(path);
+            var start = text.IndexOf("static const struct proto_ops unix_stream_ops = {", StringComparison.Ordinal);
+            Assert.True(start >= 0, "unix_stream_ops not found in the subset");
+            var at = text.IndexOf(".shutdown =", start, StringComparison.Ordinal);
+            File.WriteAllText(path, text[..at] + "/* kbench */ " + text[at..]);
+        });
+        var a = await AnalyzeOk(repo, patch);
+        Assert.Equal(["net/unix/af_unix.c"], a.Files);
+        Assert.Empty(a.Functions);
+        Assert.Equal(["variable:unix_stream_ops"], a.Definitions);
+    }
+
+    [Fact]
+    public async Task DefinitionsIncludeFunctionsStructsAndMacros()
+    {
+        var repo = await KernelSubset.RepoAsync();
+        var patch = await KernelSubset.MakePatchAsync(repo, w =>
+        {
+            KernelSubset.Replace(w, "include/linux/skbuff.h",
+                "static inline struct page *__dev_alloc_page(gfp_t gfp_mask)\n{\n", "static inline struct page *__dev_alloc_page(gfp_t gfp_mask)\n{\n\tmight_sleep();\n");
+            var path = Path.Combine(w, "net/unix/af_unix.c");
+            var text = File.ReadAllText(path);
+            var i = text.IndexOf("#include", StringComparison.Ordinal);
+            File.WriteAllText(path, text[..i] + "#define KBENCH_TEST_MACRO(x) ((x) + 1)\nstruct kbench_pair {\n\tint a;\n\tint b;\n};\n" + text[i..]);
+        });
+        var a = await AnalyzeOk(repo, patch);
+        Assert.Equal(["__dev_alloc_page"], a.Functions);
+        Assert.Equal(["__dev_alloc_page", "macro:KBENCH_TEST_MACRO", "struct:kbench_pair"], a.Definitions);
+    }
+
+    [Fact]
     public async Task SyscallDefineIsNamedSys()
     {
         var repo = await KernelSubset.RepoAsync();

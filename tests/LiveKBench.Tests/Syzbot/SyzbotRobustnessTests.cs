@@ -8,6 +8,7 @@ using LiveKBench.Infrastructure;
 using LiveKBench.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LiveKBench.Tests.Syzbot;
 
@@ -19,6 +20,8 @@ public sealed class SyzbotRobustnessTests
     [Fact]
     public async Task RateLimitHoldsUnderConcurrency_RetriesIncluded()
     {
+        // The client's clock is a FakeTimeProvider: the rate limiter waits on it and every request is stamped with it
+        // as it leaves the client, so the assertion is on the limiter's own time and holds on a loaded machine.
         await using var h = await CrawlHarness.StartAsync();
         // One retried request: the snd_pcm_hw_params detail answers 503 once.
         var first = 0;
@@ -35,39 +38,106 @@ public sealed class SyzbotRobustnessTests
         };
         const int n = 4;
         var period = TimeSpan.FromSeconds(1);
-        var summary = await h.CrawlAsync(
-            new CrawlOptions { Limit = 4, Concurrency = 8 },
-            clientOptions: h.ClientOptions(n, period.TotalSeconds),
-            ct: TestContext.Current.CancellationToken);
+        var time = new FakeTimeProvider();
+        using var recorder = new StampingHandler(time);
+        using var client = new SyzbotClient(h.ClientOptions(n, period.TotalSeconds) with { TimeProvider = time }, recorder);
+        var crawl = h.Crawler(client).CrawlAsync(new CrawlOptions { Limit = 4, Concurrency = 8 }, null, TestContext.Current.CancellationToken);
+        // Move the fake clock only while the crawl waits for the limiter: every request the limiter granted has
+        // left the client and answered, and nothing happened for a while.
+        var advances = 0;
+        while (!crawl.IsCompleted)
+        {
+            var before = recorder.Sent;
+            await Task.WhenAny(crawl, Task.Delay(50, TestContext.Current.CancellationToken));
+            if (!crawl.IsCompleted && recorder.Sent == before && recorder.InFlight == 0 && client.RequestCount == recorder.Sent)
+            {
+                time.Advance(period / 4);
+                Assert.True(++advances < 10_000, "the crawl does not finish");
+            }
+        }
+        var summary = await crawl;
         Assert.Equal(2, first); // retried
         Assert.True(summary.New >= 1);
-        var at = h.Server.Requests.Select(r => r.At).Order().ToList();
+        var at = recorder.Stamps.Order().ToList();
         Assert.True(at.Count > 2 * n, $"only {at.Count} requests");
-        // No n+1 requests within one period (the server clock sees the client's spacing minus loopback jitter: 50 ms slack).
+        Assert.Equal(h.Server.Requests.Count, at.Count); // every request the server saw was stamped
+        Assert.True(at[^1] - at[0] >= period * ((at.Count - 1) / n), $"{at.Count} requests within {at[^1] - at[0]} of fake time");
+        // No n+1 requests within one period of the limiter's clock (exact: no slack needed).
         for (var i = 0; i + n < at.Count; i++)
         {
-            Assert.True(at[i + n] - at[i] >= period - TimeSpan.FromMilliseconds(50), $"requests {i}..{i + n} within {(at[i + n] - at[i]).TotalMilliseconds} ms");
+            Assert.True(at[i + n] - at[i] >= period, $"requests {i}..{i + n} within {(at[i + n] - at[i]).TotalMilliseconds} ms");
         }
     }
 
     [Fact]
     public async Task RollingWindowLimiterNeverExceedsItsLimit()
     {
-        using var limiter = new RollingWindowRateLimiter(3, TimeSpan.FromMilliseconds(200));
-        var sw = Stopwatch.StartNew();
-        var times = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
+        var time = new FakeTimeProvider();
+        var period = TimeSpan.FromMilliseconds(200);
+        using var limiter = new RollingWindowRateLimiter(3, period, time);
+        var times = new System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset>();
+        var all = Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(async () =>
         {
             using var lease = await limiter.AcquireAsync(1, TestContext.Current.CancellationToken);
             Assert.True(lease.IsAcquired);
-            times.Add(sw.Elapsed);
-        }));
+            times.Enqueue(time.GetUtcNow()); // the clock moves only below, after these stamps
+        })));
+        var start = time.GetUtcNow();
+        for (var expected = 3; ; expected = Math.Min(expected + 3, 10))
+        {
+            while (times.Count < expected)
+            {
+                Assert.False(all.IsFaulted, all.Exception?.ToString());
+                await Task.Delay(5, TestContext.Current.CancellationToken);
+            }
+            // At a fixed instant at most 3 acquisitions fit: waiting longer lets no other one through.
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+            Assert.Equal(expected, times.Count);
+            if (expected == 10)
+            {
+                break;
+            }
+            Assert.False(limiter.AttemptAcquire(1).IsAcquired);
+            time.Advance(period + TimeSpan.FromMilliseconds(1)); // the limiter waits 1 ms past the period
+        }
+        await all;
         var t = times.Order().ToList();
         for (var i = 0; i + 3 < t.Count; i++)
         {
-            Assert.True(t[i + 3] - t[i] >= TimeSpan.FromMilliseconds(199), $"{(t[i + 3] - t[i]).TotalMilliseconds} ms");
+            Assert.True(t[i + 3] - t[i] >= period, $"{(t[i + 3] - t[i]).TotalMilliseconds} ms");
         }
+        Assert.Equal([0, 0, 0, 201, 201, 201, 402, 402, 402, 603], t.Select(x => (int)(x - start).TotalMilliseconds));
         Assert.False(limiter.AttemptAcquire(3).IsAcquired);
+    }
+
+    /// <summary>Stamps every request with the fake clock as it leaves the client, and counts requests in flight.</summary>
+    private sealed class StampingHandler(TimeProvider time) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _inFlight;
+        private long _sent;
+
+        public System.Collections.Concurrent.ConcurrentQueue<TimeSpan> Stamps { get; } = new();
+
+        public int InFlight => Volatile.Read(ref _inFlight);
+
+        public long Sent => Interlocked.Read(ref _sent);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _inFlight);
+            Stamps.Enqueue(TimeSpan.FromTicks(time.GetUtcNow().UtcTicks));
+            Interlocked.Increment(ref _sent);
+            try
+            {
+                var response = await base.SendAsync(request, cancellationToken);
+                await response.Content.LoadIntoBufferAsync(cancellationToken);
+                return response;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
     }
 
     [Fact]

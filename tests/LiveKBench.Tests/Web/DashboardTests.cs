@@ -118,6 +118,10 @@ public sealed class DashboardTests(DashboardFixture fx) : IClassFixture<Dashboar
                     {
                         Assert.Equal(value.GetArrayLength().ToString(CultureInfo.InvariantCulture), (await cell.TextContentAsync())!.Trim());
                     }
+                    else if (value.ValueKind == JsonValueKind.Null)
+                    {
+                        Assert.Equal("—", (await cell.TextContentAsync())!.Trim()); // not measured
+                    }
                     else if (value.ValueKind == JsonValueKind.Number)
                     {
                         Assert.Equal(value.GetInt32().ToString(CultureInfo.InvariantCulture), (await cell.TextContentAsync())!.Trim());

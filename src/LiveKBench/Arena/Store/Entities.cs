@@ -253,6 +253,13 @@ public sealed class Patch : IRetryable
     /// <summary>Modified functions (bare names; <c>SYSCALL_DEFINEn(name)</c> gives <c>sys_name</c>).</summary>
     public List<string> ModifiedFunctions { get; set; } = [];
 
+    /// <summary>
+    /// Enclosing top-level definitions of the changed lines (functions by bare name; other definitions as
+    /// <c>kind:name</c>, e.g. <c>variable:ifla_policy</c>; see <c>PatchAnalysis.Definitions</c>); null when the patch
+    /// was analysed before definitions were recorded (the next <c>kbench eval localization</c> re-analyses it).
+    /// </summary>
+    public List<string>? ModifiedDefinitions { get; set; }
+
     /// <summary>Added plus removed lines.</summary>
     public int ModifiedLines { get; set; }
 
@@ -667,7 +674,11 @@ public sealed class LocalizationEvaluation : IRetryable
     /// <summary>False when the developer fix touches no function: function IoU is then not measured (shown null, left out of means).</summary>
     public bool FunctionIouMeasured { get; set; } = true;
 
-    /// <summary>IoU over the enclosing top-level definitions (functions, global variables, arrays, structs, macros), or null when not computed.</summary>
+    /// <summary>
+    /// IoU in [0,1] over the enclosing top-level definitions (functions, global variables and arrays, structs, unions,
+    /// enums, typedefs, macros from universal-ctags); null when not measured: the developer fix touches no definition,
+    /// or the evaluation failed, or it was computed before definitions were recorded.
+    /// </summary>
     public double? DefinitionIou { get; set; }
 
     /// <summary>When last changed (UTC).</summary>

@@ -46,8 +46,9 @@ public enum RunOutcome
 /// <param name="Crr">1 when the crash verdict is notReproduced, else 0.</param>
 /// <param name="Epr">1 when <paramref name="Crr"/> is 1 and the judge's evaluation is done with outcome equivalent, else 0.</param>
 /// <param name="FileIou">File IoU when the localization evaluation succeeded, else 0.</param>
-/// <param name="FunctionIou">Function IoU when the localization evaluation succeeded, else 0.</param>
-public sealed record RunScore(int RunId, int AgentConfigurationId, string BugId, int Batch, int RunIndex, RunOutcome Outcome, double Crr, double Epr, double FileIou, double FunctionIou);
+/// <param name="FunctionIou">Function IoU when the localization evaluation succeeded; NaN (not measured) when it succeeded but the developer fix touches no function; 0 when there is no successful evaluation (no patch, patch not analysable).</param>
+/// <param name="DefinitionIou">Definition IoU when the localization evaluation succeeded and measured it; NaN (not measured) when it succeeded without measuring it; 0 when there is no successful evaluation.</param>
+public sealed record RunScore(int RunId, int AgentConfigurationId, string BugId, int Batch, int RunIndex, RunOutcome Outcome, double Crr, double Epr, double FileIou, double FunctionIou, double DefinitionIou = double.NaN);
 
 /// <summary>An agent configuration as shown on the leaderboard.</summary>
 /// <param name="Id">AgentConfiguration.Id.</param>
@@ -55,12 +56,13 @@ public sealed record RunScore(int RunId, int AgentConfigurationId, string BugId,
 /// <param name="Model">AgentConfiguration.Model (may be empty for baselines).</param>
 public sealed record ConfigInfo(int Id, string Name, string Model);
 
-/// <summary>The four metrics under one aggregation (each a mean over bugs with a 95 % bootstrap CI).</summary>
+/// <summary>The metrics under one aggregation (each a mean over bugs with a 95 % bootstrap CI).</summary>
 /// <param name="Crr">Crash resolution rate.</param>
 /// <param name="Epr">Equivalent patch rate (judge equivalent AND crash resolved).</param>
 /// <param name="FileIou">File IoU (pass: IoU &gt; 0).</param>
-/// <param name="FunctionIou">Function IoU (pass: IoU &gt; 0).</param>
-public sealed record MetricSet(MeanCi Crr, MeanCi Epr, MeanCi FileIou, MeanCi FunctionIou);
+/// <param name="FunctionIou">Function IoU (pass: IoU &gt; 0) over the bugs where it is measured; null when it is measured on none.</param>
+/// <param name="DefinitionIou">Definition IoU (pass: IoU &gt; 0) over the bugs where it is measured; null when it is measured on none.</param>
+public sealed record MetricSet(MeanCi Crr, MeanCi Epr, MeanCi FileIou, MeanCi? FunctionIou, MeanCi? DefinitionIou);
 
 /// <summary>A bug with fewer than k runs of a configuration (kept in every mean, listed here).</summary>
 /// <param name="BugId">The bug.</param>
@@ -112,11 +114,14 @@ public sealed record RunCounts(int Runs, int Resolved, int NotResolved, int Inco
 /// <param name="Crr">Per bug: resolved runs / runs (0 for a bug without runs); mean over bugs.</param>
 /// <param name="Epr">Per bug: equivalent-and-resolved runs / runs; mean over bugs.</param>
 /// <param name="FileIou">Per bug: mean file IoU over runs; mean over bugs.</param>
-/// <param name="FunctionIou">Per bug: mean function IoU over runs; mean over bugs.</param>
+/// <param name="FunctionIou">Per bug: mean function IoU over the runs where it is measured; mean over the <paramref name="FunctionIouBugs"/> bugs with such a run (CI by resampling those bugs); null when there is none.</param>
+/// <param name="DefinitionIou">Per bug: mean definition IoU over the runs where it is measured; mean over the <paramref name="DefinitionIouBugs"/> bugs with such a run; null when there is none.</param>
 /// <param name="PassAtK">Unbiased pass@k per bug (<see cref="Estimators.PassAtK"/>; success = score &gt; 0); mean over bugs.</param>
 /// <param name="MeanAtK">kArena mean@k per bug (<see cref="Estimators.MeanAtK"/>, first k runs); mean over bugs.</param>
 /// <param name="IncompleteBugs">Bugs with fewer than k runs, with their run counts (ordered by bug id).</param>
 /// <param name="Outcomes">Runs by outcome (bootError and error separately).</param>
+/// <param name="FunctionIouBugs">Bugs in the function IoU mean: those with a run where it is measured (the developer fix touches a function), plus bugs without runs (scored 0).</param>
+/// <param name="DefinitionIouBugs">Bugs in the definition IoU mean, likewise.</param>
 public sealed record LeaderboardRow(
     string AgentConfig,
     string Model,
@@ -125,11 +130,14 @@ public sealed record LeaderboardRow(
     MeanCi Crr,
     MeanCi Epr,
     MeanCi FileIou,
-    MeanCi FunctionIou,
+    MeanCi? FunctionIou,
+    MeanCi? DefinitionIou,
     MetricSet PassAtK,
     MetricSet MeanAtK,
     IReadOnlyList<IncompleteBug> IncompleteBugs,
-    OutcomeCounts Outcomes)
+    OutcomeCounts Outcomes,
+    int FunctionIouBugs,
+    int DefinitionIouBugs)
 {
     /// <summary>Runs by final outcome; the fields sum to <see cref="Runs"/> (JSON <c>counts</c>).</summary>
     public RunCounts Counts => RunCounts.From(Runs, Outcomes);
@@ -138,7 +146,7 @@ public sealed record LeaderboardRow(
 /// <summary>The leaderboard: one row per agent configuration, ordered by EPR pass@k, then CRR pass@k, then name.</summary>
 /// <param name="Dataset">Dataset name, or null for "every bug with at least one run".</param>
 /// <param name="K">k of pass@k and mean@k.</param>
-/// <param name="Judge">Judge configuration whose verdicts define EPR; null when no judge has evaluations (EPR is then 0).</param>
+/// <param name="Judge">Judge configuration whose verdicts define EPR; null when no judge has evaluations (EPR is then not measured: null in JSON, empty in CSV, – in the table).</param>
 /// <param name="Bugs">Size of the bug set.</param>
 /// <param name="Replicates">Bootstrap replicates used for the CIs.</param>
 /// <param name="Seed">Bootstrap seed.</param>
@@ -154,14 +162,30 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>The result as indented JSON (<c>{"dataset","k","judge","bugs","replicates","seed","rows":[...]}</c>).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    /// <summary>
+    /// The result as indented JSON (<c>{"dataset","k","judge","bugs","replicates","seed","rows":[...]}</c>). When no judge
+    /// ran (<see cref="Judge"/> null) every <c>epr</c> (row, <c>passAtK</c>, <c>meanAtK</c>) is null: not measured, not 0.
+    /// </summary>
+    public string ToJson()
+    {
+        var node = JsonSerializer.SerializeToNode(this, JsonOptions)!;
+        if (Judge is null)
+        {
+            foreach (var row in node["rows"]!.AsArray())
+            {
+                row!["epr"] = null;
+                row["passAtK"]!["epr"] = null;
+                row["meanAtK"]!["epr"] = null;
+            }
+        }
+        return node.ToJsonString(JsonOptions);
+    }
 
-    /// <summary>CSV with a header line; one line per configuration; CIs as separate columns; incomplete bugs as a count.</summary>
+    /// <summary>CSV with a header line; one line per configuration; CIs as separate columns; incomplete bugs as a count; a metric that is not measured (EPR without a judge, an IoU measured on no bug) is empty.</summary>
     public string ToCsv()
     {
         var sb = new StringBuilder();
-        var metricCols = new[] { "crr", "epr", "fileIou", "functionIou" };
+        var metricCols = new[] { "crr", "epr", "fileIou", "functionIou", "definitionIou" };
         sb.Append("agentConfig,model,bugs,runs");
         foreach (var prefix in new[] { "", "passAtK.", "meanAtK." })
         {
@@ -170,19 +194,19 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
                 sb.Append($",{prefix}{m},{prefix}{m}.ciLow,{prefix}{m}.ciHigh");
             }
         }
-        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError,inconclusive\n");
+        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError,inconclusive,functionIouBugs,definitionIouBugs\n");
         foreach (var r in Rows)
         {
             sb.Append(Csv(r.AgentConfig)).Append(',').Append(Csv(r.Model)).Append(',').Append(r.Bugs).Append(',').Append(r.Runs);
-            foreach (var set in new[] { new MetricSet(r.Crr, r.Epr, r.FileIou, r.FunctionIou), r.PassAtK, r.MeanAtK })
+            foreach (var set in new[] { new MetricSet(r.Crr, r.Epr, r.FileIou, r.FunctionIou, r.DefinitionIou), r.PassAtK, r.MeanAtK })
             {
-                foreach (var ci in new[] { set.Crr, set.Epr, set.FileIou, set.FunctionIou })
+                foreach (var ci in new[] { set.Crr, Judge is null ? null : set.Epr, set.FileIou, set.FunctionIou, set.DefinitionIou })
                 {
-                    sb.Append($",{ci.Mean:R},{ci.CiLow:R},{ci.CiHigh:R}");
+                    sb.Append(ci is null ? ",,," : $",{ci.Mean:R},{ci.CiLow:R},{ci.CiHigh:R}");
                 }
             }
             var o = r.Outcomes;
-            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError},{o.Inconclusive}\n");
+            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError},{o.Inconclusive},{r.FunctionIouBugs},{r.DefinitionIouBugs}\n");
         }
         return sb.ToString();
     }
@@ -222,8 +246,20 @@ public sealed class LeaderboardException(string message) : Exception(message);
 /// </summary>
 public static class Leaderboard
 {
-    /// <summary>Number of bootstrapped columns: crr, epr, fileIou, functionIou × (mean, pass@k, mean@k).</summary>
-    internal const int Columns = 12;
+    /// <summary>
+    /// Number of per-bug columns: crr, epr, fileIou, functionIou × (mean, pass@k, mean@k) in 0–11, then definitionIou
+    /// (mean, pass@k, mean@k) in 12–14. The IoU columns 3, 7, 11 and 12–14 are NaN for a bug where the metric is not measured.
+    /// </summary>
+    internal const int Columns = 15;
+
+    /// <summary>(mean, pass@k, mean@k) column of each metric m (crr, epr, file, function, definition).</summary>
+    internal static ReadOnlySpan<int> MeanColumn => [0, 1, 2, 3, 12];
+
+    /// <inheritdoc cref="MeanColumn"/>
+    internal static ReadOnlySpan<int> PassColumn => [4, 5, 6, 7, 13];
+
+    /// <inheritdoc cref="MeanColumn"/>
+    internal static ReadOnlySpan<int> MeanAtKColumn => [8, 9, 10, 11, 14];
 
     /// <summary>
     /// Computes the leaderboard from the store's <see cref="LeaderboardCell"/> table (one row per configuration
@@ -349,7 +385,7 @@ public static class Leaderboard
                     incomplete.Add(new IncompleteBug(bugs[b], cv.Runs[b]));
                 }
             }
-            rows[r] = BuildRow(snap.Configs[ranked[r]], cv.Values, bugs.Length, incomplete, cv.Counts, cv.TotalRuns, options.Replicates, indices);
+            rows[r] = BuildRow(snap.Configs[ranked[r]], cv.Values, bugs.Length, incomplete, cv.Counts, cv.TotalRuns, options.Replicates, indices, options.Seed);
         });
         System.Buffers.ArrayPool<int>.Shared.Return(indices);
         return new LeaderboardResult(snap.DatasetName, k, snap.JudgeName, bugs.Length, options.Replicates, options.Seed, Rank(rows));
@@ -413,7 +449,7 @@ public static class Leaderboard
         Parallel.For(0, configs.Count, ci =>
         {
             var values = PerBugValues(runsBy[ci], orderedBugs, k, out var incomplete, out var counts, out var totalRuns);
-            rows[ci] = BuildRow(configs[ci], values, orderedBugs.Length, incomplete, counts, totalRuns, replicates, indices);
+            rows[ci] = BuildRow(configs[ci], values, orderedBugs.Length, incomplete, counts, totalRuns, replicates, indices, seed);
         });
         return new LeaderboardResult(datasetName, k, judgeName, orderedBugs.Length, replicates, seed, Rank(rows));
     }
@@ -429,8 +465,18 @@ public static class Leaderboard
         return c != 0 ? c : a.RunId.CompareTo(b.RunId);
     };
 
-    private static LeaderboardRow BuildRow(ConfigInfo config, double[] values, int bugs, List<IncompleteBug> incomplete, int[] counts, int totalRuns, int replicates, int[] indices)
+    private static LeaderboardRow BuildRow(ConfigInfo config, double[] values, int bugs, List<IncompleteBug> incomplete, int[] counts, int totalRuns, int replicates, int[] indices, ulong seed)
     {
+        // Nullable IoU metrics: mean and CI over the bugs where they are measured (their own resample of those bugs).
+        var function = MeasuredMeans(values, bugs, [3, 7, 11], replicates, seed, out var functionBugs);
+        var definition = MeasuredMeans(values, bugs, [12, 13, 14], replicates, seed, out var definitionBugs);
+        for (var i = 0; i < bugs * Columns; i++)
+        {
+            if (double.IsNaN(values[i]))
+            {
+                values[i] = 0; // the measured means above are final; keep NaN out of the shared bootstrap
+            }
+        }
         // indices come from Bootstrap.ResampleIndices(bugs, replicates, …): in range by construction.
         var ci = Bootstrap.MeansWithCi(values, bugs, Columns, indices, replicates, 0.95, System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, indicesChecked: true);
         return new LeaderboardRow(
@@ -441,9 +487,10 @@ public static class Leaderboard
             ci[0],
             ci[1],
             ci[2],
-            ci[3],
-            new MetricSet(ci[4], ci[5], ci[6], ci[7]),
-            new MetricSet(ci[8], ci[9], ci[10], ci[11]),
+            function?[0],
+            definition?[0],
+            new MetricSet(ci[4], ci[5], ci[6], function?[1], definition?[1]),
+            new MetricSet(ci[8], ci[9], ci[10], function?[2], definition?[2]),
             incomplete,
             new OutcomeCounts(
                 counts[(int)RunOutcome.Resolved],
@@ -453,12 +500,39 @@ public static class Leaderboard
                 counts[(int)RunOutcome.Error],
                 counts[(int)RunOutcome.Pending],
                 counts[(int)RunOutcome.AgentError],
-                counts[(int)RunOutcome.Inconclusive]));
+                counts[(int)RunOutcome.Inconclusive]),
+            functionBugs,
+            definitionBugs);
+    }
+
+    /// <summary>
+    /// Means with bootstrap CIs of <paramref name="columns"/> over the bugs whose first column is not NaN (measured),
+    /// resampling only those bugs; null when no bug is measured.
+    /// </summary>
+    private static MeanCi[]? MeasuredMeans(double[] values, int bugs, int[] columns, int replicates, ulong seed, out int measured)
+    {
+        var compact = new List<double>();
+        measured = 0;
+        for (var b = 0; b < bugs; b++)
+        {
+            if (double.IsNaN(values[(b * Columns) + columns[0]]))
+            {
+                continue;
+            }
+            measured++;
+            foreach (var c in columns)
+            {
+                compact.Add(values[(b * Columns) + c]);
+            }
+        }
+        return measured == 0 ? null : Bootstrap.MeansWithCi(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(compact), measured, columns.Length, replicates, seed);
     }
 
     /// <summary>
     /// Per-bug metric matrix of one configuration: row b (bug <paramref name="bugs"/>[b]) holds <see cref="Columns"/>
-    /// values: mean crr, epr, fileIou, functionIou over the runs; pass@k of the same four; mean@k of the same four.
+    /// values: mean crr, epr, fileIou, functionIou over the runs; pass@k of the same four; mean@k of the same four;
+    /// then mean, pass@k and mean@k of definitionIou. Function and definition IoU are taken over the runs where they
+    /// are measured (not NaN) only, and are NaN for a bug whose runs measure none (a bug without runs scores 0).
     /// </summary>
     /// <param name="byBug">Runs per bug (null = none), same order as <paramref name="bugs"/>; sorted in place into run order.</param>
     /// <param name="bugs">Bug ids.</param>
@@ -472,13 +546,7 @@ public static class Leaderboard
         incomplete = [];
         counts = new int[Enum.GetValues<RunOutcome>().Length];
         totalRuns = 0;
-        Span<double> scores = stackalloc double[4];
-        Span<int> successes = stackalloc int[4];
-        var perRun = new List<double>[4];
-        for (var m = 0; m < 4; m++)
-        {
-            perRun[m] = [];
-        }
+        var perRun = new double[5][];
         for (var b = 0; b < bugs.Length; b++)
         {
             var list = byBug[b];
@@ -491,37 +559,68 @@ public static class Leaderboard
             var row = values.AsSpan(b * Columns, Columns);
             if (list is null)
             {
-                continue; // all zeros
+                continue; // all zeros: a bug without runs scores 0 in every metric, as in CRR
             }
             list.Sort(RunOrder);
-            scores.Clear();
-            successes.Clear();
-            for (var m = 0; m < 4; m++)
+            for (var m = 0; m < 5; m++)
             {
-                perRun[m].Clear();
-            }
-            foreach (var r in list)
-            {
-                counts[(int)r.Outcome]++;
-                Span<double> s = [r.Crr, r.Epr, r.FileIou, r.FunctionIou];
-                for (var m = 0; m < 4; m++)
+                if (perRun[m] is null || perRun[m].Length < n)
                 {
-                    scores[m] += s[m];
-                    if (s[m] > 0)
-                    {
-                        successes[m]++;
-                    }
-                    perRun[m].Add(s[m]);
+                    perRun[m] = new double[Math.Max(n, 8)];
                 }
             }
-            for (var m = 0; m < 4; m++)
+            for (var i = 0; i < n; i++)
             {
-                row[m] = scores[m] / n;
-                row[4 + m] = Estimators.PassAtK(n, successes[m], k);
-                row[8 + m] = Estimators.MeanAtK(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(perRun[m]), k);
+                var r = list[i];
+                counts[(int)r.Outcome]++;
+                perRun[0][i] = r.Crr;
+                perRun[1][i] = r.Epr;
+                perRun[2][i] = r.FileIou;
+                perRun[3][i] = r.FunctionIou;
+                perRun[4][i] = r.DefinitionIou;
+            }
+            for (var m = 0; m < 5; m++)
+            {
+                BugStats(perRun[m].AsSpan(0, n), k, out row[MeanColumn[m]], out row[PassColumn[m]], out row[MeanAtKColumn[m]]);
             }
         }
         return values;
+    }
+
+    /// <summary>
+    /// One metric of one bug from its per-run scores in run order: the mean, unbiased pass@k (success = score &gt; 0)
+    /// and mean@k over the runs whose score is not NaN (measured); all three NaN when no run is measured. The
+    /// cell path (<see cref="LeaderboardCells"/>) and the run path share this, so both give identical values.
+    /// </summary>
+    /// <param name="runs">Scores in run order (NaN = not measured); NaN entries are removed in place (the span is reordered).</param>
+    /// <param name="k">k ≥ 1.</param>
+    /// <param name="mean">Mean over measured runs.</param>
+    /// <param name="pass">pass@k over measured runs.</param>
+    /// <param name="meanAtK">mean@k over measured runs.</param>
+    internal static void BugStats(Span<double> runs, int k, out double mean, out double pass, out double meanAtK)
+    {
+        var m = 0;
+        double sum = 0;
+        var hits = 0;
+        for (var i = 0; i < runs.Length; i++)
+        {
+            var v = runs[i];
+            if (double.IsNaN(v))
+            {
+                continue;
+            }
+            runs[m++] = v;
+            sum += v;
+            hits += v > 0 ? 1 : 0;
+        }
+        if (m == 0)
+        {
+            mean = pass = meanAtK = double.NaN;
+            return;
+        }
+        mean = sum / m;
+        pass = Estimators.PassAtK(m, hits, k);
+        meanAtK = Estimators.MeanAtK(runs[..m], k);
     }
 
     internal static (int? Id, string? Name) ResolveDataset(KBenchDbContext db, string? dataset)
@@ -645,11 +744,12 @@ public static class Leaderboard
             }
         }
 
-        // 4. Successful localization evaluations.
+        // 4. Successful localization evaluations (NaN = not measured).
         var fileIou = new double[maxId + 1];
         var functionIou = new double[maxId + 1];
+        var definitionIou = new double[maxId + 1];
         var lid = loc.Col(nameof(LocalizationEvaluation.AgentRunId));
-        using (var cmd = Command(conn, $"SELECT {lid}, {loc.Col(nameof(LocalizationEvaluation.FileIou))}, {loc.Col(nameof(LocalizationEvaluation.FunctionIou))} FROM \"{loc.Name}\" WHERE {loc.Col(nameof(LocalizationEvaluation.Status))} = $success " + string.Format(CultureInfo.InvariantCulture, runIdsInDataset, lid), datasetId))
+        using (var cmd = Command(conn, $"SELECT {LocalizationColumns(loc)} FROM \"{loc.Name}\" WHERE {loc.Col(nameof(LocalizationEvaluation.Status))} = $success " + string.Format(CultureInfo.InvariantCulture, runIdsInDataset, lid), datasetId))
         using (var reader = cmd.ExecuteReader())
         {
             while (reader.Read())
@@ -657,8 +757,7 @@ public static class Leaderboard
                 var id = reader.GetInt32(0);
                 if (id <= maxId)
                 {
-                    fileIou[id] = reader.GetDouble(1);
-                    functionIou[id] = reader.GetDouble(2);
+                    (fileIou[id], functionIou[id], definitionIou[id]) = ReadLocalization(reader);
                 }
             }
         }
@@ -668,10 +767,21 @@ public static class Leaderboard
         {
             var o = r.Failed ? RunOutcome.AgentError : (RunOutcome)outcome[r.Id];
             var crr = o == RunOutcome.Resolved ? 1.0 : 0.0;
-            result.Add(new RunScore(r.Id, r.Config, r.Bug, r.Batch, r.Index, o, crr, crr > 0 && equivalent[r.Id] ? 1.0 : 0.0, fileIou[r.Id], functionIou[r.Id]));
+            result.Add(new RunScore(r.Id, r.Config, r.Bug, r.Batch, r.Index, o, crr, crr > 0 && equivalent[r.Id] ? 1.0 : 0.0, fileIou[r.Id], functionIou[r.Id], definitionIou[r.Id]));
         }
         return result;
     }
+
+    /// <summary>Select list of a successful localization row for <see cref="ReadLocalization"/>: run id, file IoU, function IoU, measured flag, definition IoU.</summary>
+    internal static string LocalizationColumns(TableInfo loc) =>
+        $"{loc.Col(nameof(LocalizationEvaluation.AgentRunId))}, {loc.Col(nameof(LocalizationEvaluation.FileIou))}, {loc.Col(nameof(LocalizationEvaluation.FunctionIou))}, "
+        + $"{loc.Col(nameof(LocalizationEvaluation.FunctionIouMeasured))}, {loc.Col(nameof(LocalizationEvaluation.DefinitionIou))}";
+
+    /// <summary>File, function and definition IoU of a row selected with <see cref="LocalizationColumns"/>; NaN for a metric not measured.</summary>
+    internal static (double File, double Function, double Definition) ReadLocalization(DbDataReader reader) =>
+        (reader.GetDouble(1),
+         reader.GetInt32(3) != 0 ? reader.GetDouble(2) : double.NaN,
+         reader.IsDBNull(4) ? double.NaN : reader.GetDouble(4));
 
     /// <summary>SQL expression mapping a crash verdict column to its <see cref="RunOutcome"/> value (any other verdict: error).</summary>
     internal static string OutcomeCase(TableInfo crash)

@@ -25,9 +25,10 @@ namespace LiveKBench.Evaluation.Aggregation;
 /// </para>
 /// <para>
 /// Cell data (<see cref="LeaderboardCell.Data"/>), little-endian, runs in run order (batch, run index, id):
-/// byte version (1); int32 n (runs); n bytes outcome (<see cref="RunOutcome"/>, agentError for a failed run,
-/// else the done crash verdict, else pending); n doubles file IoU; n doubles function IoU (0 unless the
-/// localization evaluation succeeded); int32 J; then J judge configurations in id order, each int32 judge id,
+/// byte version (2); int32 n (runs); n bytes outcome (<see cref="RunOutcome"/>, agentError for a failed run,
+/// else the done crash verdict, else pending); n doubles file IoU; n doubles function IoU; n doubles definition IoU
+/// (IoUs as <see cref="RunScore"/> defines them: 0 unless the localization evaluation succeeded, NaN when it did
+/// not measure the metric); int32 J; then J judge configurations in id order, each int32 judge id,
 /// int32 finished (done) evaluations among the runs, and ⌈n/8⌉ bytes with bit i set when run i's evaluation is
 /// done with outcome equivalent. Dataset membership is not part of a cell (the query filters bugs), nor are
 /// names (read from their tables at query time).
@@ -36,7 +37,7 @@ namespace LiveKBench.Evaluation.Aggregation;
 internal static class LeaderboardCells
 {
     /// <summary>First byte of every cell.</summary>
-    internal const byte FormatVersion = 1;
+    internal const byte FormatVersion = 2;
 
     /// <summary>How long a query waits for the write lock to refresh cells before computing from the run tables instead.</summary>
     internal const int RefreshLockWaitSeconds = 2;
@@ -186,6 +187,7 @@ internal static class LeaderboardCells
         public RunOutcome Outcome;
         public double FileIou;
         public double FunctionIou;
+        public double DefinitionIou;
     }
 
     /// <summary>
@@ -265,6 +267,7 @@ internal static class LeaderboardCells
                     Batch = reader.GetInt32(3),
                     RunIndex = reader.GetInt32(4),
                     Outcome = reader.GetInt32(5) == 1 ? RunOutcome.AgentError : RunOutcome.Pending,
+                    DefinitionIou = 0,
                 });
             }
         }
@@ -286,15 +289,14 @@ internal static class LeaderboardCells
 
         // 3. Successful localization evaluations.
         var lid = loc.Col(nameof(LocalizationEvaluation.AgentRunId));
-        using (var cmd = Leaderboard.Command(conn, $"SELECT {lid}, {loc.Col(nameof(LocalizationEvaluation.FileIou))}, {loc.Col(nameof(LocalizationEvaluation.FunctionIou))} FROM \"{loc.Name}\" WHERE {loc.Col(nameof(LocalizationEvaluation.Status))} = $success {RunFilter(lid)}", null))
+        using (var cmd = Leaderboard.Command(conn, $"SELECT {Leaderboard.LocalizationColumns(loc)} FROM \"{loc.Name}\" WHERE {loc.Col(nameof(LocalizationEvaluation.Status))} = $success {RunFilter(lid)}", null))
         using (var reader = cmd.ExecuteReader())
         {
             while (reader.Read())
             {
                 if (slot.TryGetValue(reader.GetInt32(0), out var i))
                 {
-                    span[i].FileIou = reader.GetDouble(1);
-                    span[i].FunctionIou = reader.GetDouble(2);
+                    (span[i].FileIou, span[i].FunctionIou, span[i].DefinitionIou) = Leaderboard.ReadLocalization(reader);
                 }
             }
         }
@@ -372,7 +374,7 @@ internal static class LeaderboardCells
             position[ordered[i].Id] = i;
         }
         var judges = judgeRows.GroupBy(j => j.Judge).OrderBy(g => g.Key).ToList();
-        var data = new byte[5 + (17 * n) + 4 + (judges.Count * (8 + maskBytes))];
+        var data = new byte[5 + (25 * n) + 4 + (judges.Count * (8 + maskBytes))];
         data[0] = FormatVersion;
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(1), n);
         var o = 5;
@@ -388,6 +390,10 @@ internal static class LeaderboardCells
         for (var i = 0; i < n; i++, o += 8)
         {
             BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(o), ordered[i].FunctionIou);
+        }
+        for (var i = 0; i < n; i++, o += 8)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(o), ordered[i].DefinitionIou);
         }
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(o), judges.Count);
         o += 4;
@@ -676,7 +682,7 @@ internal static class LeaderboardCells
     {
         var n = Runs(cell);
         var maskBytes = (n + 7) / 8;
-        var o = 5 + (17 * n);
+        var o = 5 + (25 * n);
         var judges = BinaryPrimitives.ReadInt32LittleEndian(cell[o..]);
         o += 4;
         for (var j = 0; j < judges; j++, o += 8 + maskBytes)
@@ -708,49 +714,33 @@ internal static class LeaderboardCells
         var outcomes = cell.Slice(5, n);
         var fileIou = cell.Slice(5 + n, 8 * n);
         var functionIou = cell.Slice(5 + (9 * n), 8 * n);
+        var definitionIou = cell.Slice(5 + (17 * n), 8 * n);
         var maskBytes = (n + 7) / 8;
-        var judgeSection = cell[(5 + (17 * n))..];
+        var judgeSection = cell[(5 + (25 * n))..];
         var judges = BinaryPrimitives.ReadInt32LittleEndian(judgeSection);
-        if (scratch.Length < 4 * n)
+        if (scratch.Length < 5 * n)
         {
-            scratch = new double[Math.Max(4 * n, 2 * scratch.Length)];
+            scratch = new double[Math.Max(5 * n, 2 * scratch.Length)];
         }
-        var perRun = scratch.AsSpan(0, 4 * n); // metric m of run i at m × n + i (m: crr, epr, file, function)
-        var crrRuns = perRun[..n];
-        var fileRuns = perRun.Slice(2 * n, n);
-        var functionRuns = perRun.Slice(3 * n, n);
-        // Same additions in the same (run) order as PerBugValues, one metric per accumulator.
-        double crrSum = 0, fileSum = 0, functionSum = 0;
-        int crrHits = 0, fileHits = 0, functionHits = 0;
+        var perRun = scratch.AsSpan(0, 5 * n); // metric m of run i at m × n + i (m: crr, epr, file, function, definition)
         for (var i = 0; i < n; i++)
         {
             var outcome = outcomes[i];
             counts[outcome]++;
-            var crr = outcome == (byte)RunOutcome.Resolved ? 1.0 : 0.0;
-            var file = BinaryPrimitives.ReadDoubleLittleEndian(fileIou[(8 * i)..]);
-            var function = BinaryPrimitives.ReadDoubleLittleEndian(functionIou[(8 * i)..]);
-            crrSum += crr;
-            fileSum += file;
-            functionSum += function;
-            crrHits += crr > 0 ? 1 : 0;
-            fileHits += file > 0 ? 1 : 0;
-            functionHits += function > 0 ? 1 : 0;
-            crrRuns[i] = crr;
-            fileRuns[i] = file;
-            functionRuns[i] = function;
+            perRun[i] = outcome == (byte)RunOutcome.Resolved ? 1.0 : 0.0;
+            perRun[(2 * n) + i] = BinaryPrimitives.ReadDoubleLittleEndian(fileIou[(8 * i)..]);
+            perRun[(3 * n) + i] = BinaryPrimitives.ReadDoubleLittleEndian(functionIou[(8 * i)..]);
+            perRun[(4 * n) + i] = BinaryPrimitives.ReadDoubleLittleEndian(definitionIou[(8 * i)..]);
         }
-        row[0] = crrSum / n;
-        row[4] = Estimators.PassAtK(n, crrHits, k);
-        row[8] = Estimators.MeanAtK(crrRuns, k);
+        // Same computation as PerBugValues (Leaderboard.BugStats), metric by metric in run order.
+        foreach (var m in (ReadOnlySpan<int>)[0, 2, 3, 4])
+        {
+            Leaderboard.BugStats(perRun.Slice(m * n, n), k, out row[Leaderboard.MeanColumn[m]], out row[Leaderboard.PassColumn[m]], out row[Leaderboard.MeanAtKColumn[m]]);
+        }
         row[1] = row[5] = row[9] = 0.0; // EPR below, when some run is resolved and equivalent
-        row[2] = fileSum / n;
-        row[6] = Estimators.PassAtK(n, fileHits, k);
-        row[10] = Estimators.MeanAtK(fileRuns, k);
-        row[3] = functionSum / n;
-        row[7] = Estimators.PassAtK(n, functionHits, k);
-        row[11] = Estimators.MeanAtK(functionRuns, k);
         // EPR per judge: run i counts when resolved and the judge found it equivalent.
         var o = 4;
+        Span<double> v = stackalloc double[3];
         for (var j = 0; j < judges; j++, o += 8 + maskBytes)
         {
             var id = BinaryPrimitives.ReadInt32LittleEndian(judgeSection[o..]);
@@ -760,20 +750,18 @@ internal static class LeaderboardCells
             }
             var mask = judgeSection.Slice(o + 8, maskBytes);
             var epr = perRun.Slice(n, n);
-            double sum = 0;
             var c = 0;
             for (var i = 0; i < n; i++)
             {
                 var e = outcomes[i] == (byte)RunOutcome.Resolved && (mask[i >> 3] & (1 << (i & 7))) != 0 ? 1.0 : 0.0;
                 epr[i] = e;
-                sum += e;
                 c += e > 0 ? 1 : 0;
             }
             if (c == 0)
             {
                 continue; // all zero, as the row already holds
             }
-            Span<double> v = [sum / n, Estimators.PassAtK(n, c, k), Estimators.MeanAtK(epr, k)];
+            Leaderboard.BugStats(epr, k, out v[0], out v[1], out v[2]);
             if (perJudge is { } target)
             {
                 var cv = target.Config;

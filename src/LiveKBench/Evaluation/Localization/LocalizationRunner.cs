@@ -39,7 +39,8 @@ public sealed record LocalizationSummary(int PatchesAnalyzed, int PatchesInvalid
 /// <c>kbench eval localization</c>: analyses every pending patch of agent runs and developer patches (storing
 /// files, functions, modified lines and status on the Patch row), then writes one LocalizationEvaluation per agent
 /// run with a patch against its bug's developer patch: file IoU over source-extension files, function IoU over names
-/// (karena.md §4.4). Unlike kArena, Invalid/Error evaluations are recomputed on the next run (so a fixed analysis
+/// (karena.md §4.4; not measured when the developer fix touches no function), and definition IoU over the enclosing
+/// top-level definitions (not measured when the developer fix touches none). Unlike kArena, Invalid/Error evaluations are recomputed on the next run (so a fixed analysis
 /// or mirror un-blocks them) and failed analyses are retried up to <see cref="LocalizationRunOptions.MaxAttempts"/>.
 /// </summary>
 public static class LocalizationRunner
@@ -69,7 +70,8 @@ public static class LocalizationRunner
         }
         var ids = work.Keys.ToList();
         var patches = db.Patches.Where(p => ids.Contains(p.Id)).ToList()
-            .Where(p => options.Force || p.AnalysisStatus == AnalysisStatus.Pending || (p.AnalysisStatus == AnalysisStatus.Error && p.Attempts < options.MaxAttempts))
+            .Where(p => options.Force || p.AnalysisStatus == AnalysisStatus.Pending || (p.AnalysisStatus == AnalysisStatus.Error && p.Attempts < options.MaxAttempts)
+                || (p.AnalysisStatus == AnalysisStatus.Success && p.ModifiedDefinitions is null)) // analysed before definitions were recorded
             .ToList();
         int ok = 0, invalid = 0, failed = 0, noRepo = 0;
         var sw = Stopwatch.StartNew();
@@ -106,6 +108,7 @@ public static class LocalizationRunner
             p.FailureReason = outcome.Reason;
             p.ModifiedFiles = [.. outcome.Analysis?.Files ?? []];
             p.ModifiedFunctions = [.. outcome.Analysis?.Functions ?? []];
+            p.ModifiedDefinitions = outcome.Analysis is { } an ? [.. an.Definitions] : null;
             p.ModifiedLines = outcome.Analysis?.ModifiedLines ?? 0;
             switch (outcome.Status)
             {
@@ -127,7 +130,7 @@ public static class LocalizationRunner
 
         // Evaluations.
         var analysed = db.Patches.AsNoTracking().Where(p => ids.Contains(p.Id))
-            .Select(p => new { p.Id, p.AnalysisStatus, p.FailureReason, p.ModifiedFiles, p.ModifiedFunctions })
+            .Select(p => new { p.Id, p.AnalysisStatus, p.FailureReason, p.ModifiedFiles, p.ModifiedFunctions, p.ModifiedDefinitions })
             .ToDictionary(p => p.Id);
         var existing = db.LocalizationEvaluations.ToDictionary(e => e.AgentRunId);
         int evals = 0, evalsBad = 0;
@@ -137,14 +140,15 @@ public static class LocalizationRunner
             {
                 continue;
             }
-            if (existing.TryGetValue(r.Id, out var row) && row.Status == AnalysisStatus.Success && !options.Force)
-            {
-                continue;
-            }
             if (!analysed.TryGetValue(r.PatchId, out var agent) || !analysed.TryGetValue(devPatchId, out var dev)
                 || agent.AnalysisStatus == AnalysisStatus.Pending || dev.AnalysisStatus == AnalysisStatus.Pending)
             {
                 continue; // not analysed yet: no row, nothing to retry
+            }
+            if (existing.TryGetValue(r.Id, out var row) && row.Status == AnalysisStatus.Success && !options.Force
+                && !(row.DefinitionIou is null && dev.ModifiedDefinitions is { Count: > 0 } && agent.ModifiedDefinitions is not null))
+            {
+                continue; // done (a row from before definitions were recorded is completed below)
             }
             if (row is null)
             {
@@ -163,6 +167,7 @@ public static class LocalizationRunner
                 row.FailureReason = row.Reason;
                 row.FileIntersection = row.FileUnion = row.FunctionIntersection = row.FunctionUnion = 0;
                 row.FileIou = row.FunctionIou = 0;
+                row.DefinitionIou = null;
                 evalsBad++;
                 continue;
             }
@@ -174,6 +179,10 @@ public static class LocalizationRunner
             (row.FunctionIntersection, row.FunctionUnion, row.FunctionIou) = result.Functions;
             // A developer fix that touches no function (a policy array, a macro): function IoU is not measured for this run.
             row.FunctionIouMeasured = dev.ModifiedFunctions.Count > 0;
+            // Definition IoU: the same over enclosing top-level definitions; not measured when the developer fix touches none.
+            row.DefinitionIou = dev.ModifiedDefinitions is { Count: > 0 } devDefs && agent.ModifiedDefinitions is { } agentDefs
+                ? Estimators.Iou(agentDefs.ToHashSet(StringComparer.Ordinal), devDefs.ToHashSet(StringComparer.Ordinal)).Iou
+                : null;
             evals++;
         }
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);

@@ -12,10 +12,17 @@ namespace LiveKBench.Evaluation.Localization;
 /// <param name="Files">Touched files with a source extension (<see cref="PatchAnalyzer.SourceExtensions"/>), ordinal order: the new path, or the old path of a deleted file.</param>
 /// <param name="Functions">Bare names of touched functions (ctags kind <c>function</c>), de-duplicated across files, ordinal order.</param>
 /// <param name="ModifiedLines">Added plus removed lines in modified (not added, not deleted) source files.</param>
-public sealed record PatchAnalysis(IReadOnlyList<string> Files, IReadOnlyList<string> Functions, int ModifiedLines)
+/// <param name="Definitions">
+/// The enclosing top-level definitions of the changed lines (universal-ctags tags without a scope), ordinal order:
+/// every function of <paramref name="Functions"/> under its bare name, and global variables (arrays included),
+/// structs, unions, enums, typedefs and macros as <c>kind:name</c> (<c>variable:ifla_policy</c>, <c>struct:sk_buff</c>,
+/// <c>macro:FOO</c>, <c>union:…</c>, <c>enum:…</c>, <c>typedef:…</c>; C++ classes <c>class:…</c>). A fix that edits
+/// only a netlink policy array has no function but one definition.
+/// </param>
+public sealed record PatchAnalysis(IReadOnlyList<string> Files, IReadOnlyList<string> Functions, int ModifiedLines, IReadOnlyList<string> Definitions)
 {
     /// <summary>The analysis of an empty patch.</summary>
-    public static PatchAnalysis Empty { get; } = new([], [], 0);
+    public static PatchAnalysis Empty { get; } = new([], [], 0, []);
 }
 
 /// <summary>Result of <see cref="PatchAnalyzer.AnalyzeAsync"/>.</summary>
@@ -57,6 +64,8 @@ public sealed record PatchAnalyzerOptions
 /// numbering, after-tags) falls in its [line, end] range; added/deleted files contribute all their functions.
 /// Kernel definer macros are named as the kernel names them: <c>SYSCALL_DEFINEn(name, …)</c> → <c>sys_name</c>,
 /// <c>COMPAT_SYSCALL_DEFINEn(name, …)</c> → <c>compat_sys_name</c>, <c>BPF_CALL_n(name, …)</c> → <c>name</c>.
+/// The same line ranges give the enclosing top-level definitions (<see cref="PatchAnalysis.Definitions"/>): functions,
+/// global variables and arrays, structs, unions, enums, typedefs and macros.
 /// </summary>
 /// <remarks>
 /// Differences from kArena, on purpose: files are listed for every source extension (kArena lists only .c/.h);
@@ -198,7 +207,7 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
         var tagged = sourceChanges.Where(c => HasFunctions(c.File.Path)).ToList();
         if (tagged.Count == 0)
         {
-            return new PatchAnalysisOutcome(AnalysisStatus.Success, new PatchAnalysis(reported, [], modifiedLines), null);
+            return new PatchAnalysisOutcome(AnalysisStatus.Success, new PatchAnalysis(reported, [], modifiedLines, []), null);
         }
 
         // ctags over before/after copies of just the touched files.
@@ -225,7 +234,7 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
                 }
             }
             var tags = await RunCtagsAsync(scratch, list.ToString(), cancellationToken).ConfigureAwait(false);
-            var functions = new SortedSet<string>(StringComparer.Ordinal);
+            var touched = new List<FunctionTag>();
             for (var i = 0; i < tagged.Count; i++)
             {
                 var c = tagged[i];
@@ -233,25 +242,27 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
                 var afterTags = tags.GetValueOrDefault($"a{i}{Path.GetExtension(c.File.Path)}") ?? [];
                 if (c.File.IsAdded)
                 {
-                    functions.UnionWith(afterTags.Select(t => t.Name));
+                    touched.AddRange(afterTags);
                 }
                 else if (c.File.IsDeleted)
                 {
-                    functions.UnionWith(beforeTags.Select(t => t.Name));
+                    touched.AddRange(beforeTags);
                 }
                 else
                 {
                     foreach (var line in c.Removed)
                     {
-                        functions.UnionWith(beforeTags.Where(t => t.Line <= line && line <= t.End).Select(t => t.Name));
+                        touched.AddRange(beforeTags.Where(t => t.Line <= line && line <= t.End));
                     }
                     foreach (var line in c.Added)
                     {
-                        functions.UnionWith(afterTags.Where(t => t.Line <= line && line <= t.End).Select(t => t.Name));
+                        touched.AddRange(afterTags.Where(t => t.Line <= line && line <= t.End));
                     }
                 }
             }
-            return new PatchAnalysisOutcome(AnalysisStatus.Success, new PatchAnalysis(reported, [.. functions], modifiedLines), null);
+            var functions = new SortedSet<string>(touched.Where(t => t.Kind == "function").Select(t => t.Name), StringComparer.Ordinal);
+            var definitions = new SortedSet<string>(touched.Where(t => t.TopLevel).Select(t => t.DefinitionName), StringComparer.Ordinal);
+            return new PatchAnalysisOutcome(AnalysisStatus.Success, new PatchAnalysis(reported, [.. functions], modifiedLines, [.. definitions]), null);
         }
         catch (ExternalProcessException ex)
         {
@@ -279,8 +290,15 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
         static string Join(List<string> lines) => lines.Count == 0 ? "" : string.Join('\n', lines) + "\n";
     }
 
-    /// <summary>A function tag: name (after macro renaming) and its 1-based inclusive line range.</summary>
-    internal readonly record struct FunctionTag(string Name, int Line, int End);
+    /// <summary>A definition tag: name (functions after macro renaming), ctags kind, its 1-based inclusive line range, and whether it has no enclosing scope.</summary>
+    internal readonly record struct FunctionTag(string Name, int Line, int End, string Kind = "function", bool TopLevel = true)
+    {
+        /// <summary>The name in <see cref="PatchAnalysis.Definitions"/>: bare for a function, else <c>kind:name</c>.</summary>
+        public string DefinitionName => Kind == "function" ? Name : Kind + ":" + Name;
+    }
+
+    /// <summary>ctags kinds (C and C++) that count as definitions for <see cref="PatchAnalysis.Definitions"/>.</summary>
+    private static readonly HashSet<string> DefinitionKinds = new(StringComparer.Ordinal) { "function", "variable", "struct", "union", "enum", "typedef", "macro", "class" };
 
     [GeneratedRegex(@"^(COMPAT_)?SYSCALL_DEFINE\d$")]
     private static partial Regex SyscallDefine();
@@ -311,7 +329,7 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
     {
         var args = new List<string>
         {
-            "--sort=no", "--output-format=json", "--fields=+neS", "--kinds-C=f", "--kinds-C++=f",
+            "--sort=no", "--output-format=json", "--fields=+neSZ", "--kinds-C=fvsugtd", "--kinds-C++=fvsugtdc",
             "--langmap=C:+.h", "--languages=C,C++", "-f", "-",
         };
         foreach (var t in KernelIgnoreTokens)
@@ -335,7 +353,8 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
             }
             using var doc = JsonDocument.Parse(line);
             var r = doc.RootElement;
-            if (!r.TryGetProperty("kind", out var kind) || kind.GetString() != "function" || !r.TryGetProperty("path", out var path) || !r.TryGetProperty("line", out var ln))
+            if (!r.TryGetProperty("kind", out var kindProp) || kindProp.GetString() is not { } kind || !DefinitionKinds.Contains(kind)
+                || !r.TryGetProperty("path", out var path) || !r.TryGetProperty("line", out var ln))
             {
                 continue;
             }
@@ -348,7 +367,8 @@ public sealed partial class PatchAnalyzer(string repository, PatchAnalyzerOption
             {
                 tags[key] = listForFile = [];
             }
-            listForFile.Add(new FunctionTag(KernelName(name, sig), start, end));
+            var topLevel = !r.TryGetProperty("scope", out _);
+            listForFile.Add(new FunctionTag(kind == "function" ? KernelName(name, sig) : name, start, end, kind, topLevel));
         }
         return tags;
     }

@@ -15,7 +15,7 @@ namespace LiveKBench.Arena.Store.Migrations
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "6.0.7");
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("LiveKBench.Arena.Store.AgentConfiguration", b =>
                 {
@@ -970,6 +970,9 @@ namespace LiveKBench.Arena.Store.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("FailureReason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModifiedDefinitions")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ModifiedFiles")
