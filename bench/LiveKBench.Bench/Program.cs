@@ -33,6 +33,12 @@ switch (mode)
             Console.WriteLine(JsonSerializer.Serialize(r, json));
             return 0;
         }
+    case "gym":
+        {
+            // gym <kbench.dll> <out-dir> [overhead-jobs=100] [throughput-jobs=20] [stage-ms=3000]
+            int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : d;
+            return await GymBench.RunAsync(Path.GetFullPath(args[1]), args.Length > 2 ? args[2] : Path.Combine("bench", "results"), Arg(3, 100), Arg(4, 20), Arg(5, 3000));
+        }
     case "corpus-check":
         {
             var files = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit))
