@@ -3,11 +3,14 @@ using LiveKBench.Gym;
 using LiveKBench.Infrastructure;
 using LiveKBench.Kernel.Build;
 using LiveKBench.Kernel.Vm;
+using LiveKBench.Tests.Support;
 
 namespace LiveKBench.Tests.Kernel;
 
 public class GymAndInitramfsTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public void GymJobRoundTripsThroughJsonWithResults()
     {
@@ -56,7 +59,8 @@ public class GymAndInitramfsTests
     {
         if (!File.Exists("/bin/busybox") || ProcessRunner.FindOnPath("cpio") is null)
         {
-            Assert.Skip("busybox-static or cpio not installed");
+            Assert.SkipWhen(!SharedData.IsCi, "busybox-static or cpio not installed");
+            Assert.Fail("busybox-static or cpio is not installed; CI=true requires them");
         }
         var dir = Directory.CreateTempSubdirectory("kbench-initramfs-").FullName;
         try
@@ -85,6 +89,35 @@ public class GymAndInitramfsTests
             Assert.Contains("/bin/timeout 60 /repro", init);
             Assert.Contains("reboot -f", init);
             Assert.DoesNotContain("poweroff", init);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task CReproducerCompilesWhateverItsFileNameLikeAGymWorkersHashNamedInput()
+    {
+        if (ProcessRunner.FindOnPath("gcc") is null)
+        {
+            Assert.SkipWhen(!SharedData.IsCi, "gcc not installed");
+            Assert.Fail("gcc is not installed; CI=true requires it");
+        }
+        var dir = Directory.CreateTempSubdirectory("kbench-compile-").FullName;
+        try
+        {
+            // a Gym worker stores the downloaded reproducer under its sha256, with no .c to tell gcc the language
+            var source = Path.Combine(dir, "3f2a9c0e5b7d41a6b8e0c2d4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8e0f2a4");
+            await File.WriteAllTextAsync(source, "#include <unistd.h>\nint main(void) { return write(1, \"ok\\n\", 3) == 3 ? 0 : 1; }\n", Ct);
+            var binary = Path.Combine(dir, "repro");
+            var error = await Initramfs.CompileReproducerAsync(source, binary, Path.Combine(dir, "gcc.log"), Ct);
+            Assert.Null(error);
+            var run = await ProcessRunner.RunCheckedAsync(binary, [], cancellationToken: Ct);
+            Assert.Equal("ok\n", run.StandardOutput);
+            // and a file that is not C still fails with gcc's message, not silently
+            await File.WriteAllTextAsync(source, "this is not C\n", Ct);
+            Assert.NotNull(await Initramfs.CompileReproducerAsync(source, binary, Path.Combine(dir, "gcc2.log"), Ct));
         }
         finally
         {

@@ -100,6 +100,7 @@ public static class Initramfs
 
     /// <summary>
     /// Compiles a C reproducer with <c>gcc -static -pthread -O1</c> (as syzkaller's csource builder does, statically).
+    /// The source is read as C whatever its file name (<c>-x c</c>): a Gym worker keeps downloaded inputs under their hash.
     /// </summary>
     /// <param name="source">The C file.</param>
     /// <param name="output">The binary to write.</param>
@@ -109,7 +110,7 @@ public static class Initramfs
     /// <exception cref="ExternalProcessException">gcc is not installed.</exception>
     public static async Task<string?> CompileReproducerAsync(string source, string output, string logPath, CancellationToken cancellationToken = default)
     {
-        var r = await ProcessRunner.RunAsync("gcc", ["-static", "-pthread", "-O1", "-w", "-o", output, source],
+        var r = await ProcessRunner.RunAsync("gcc", ["-static", "-pthread", "-O1", "-w", "-o", output, "-x", "c", source],
             new ProcessOptions { Timeout = TimeSpan.FromMinutes(3), LogFile = logPath }, cancellationToken).ConfigureAwait(false);
         return r.Succeeded ? null : (r.TimedOut ? "gcc timed out" : r.Tail(3000).Trim());
     }
