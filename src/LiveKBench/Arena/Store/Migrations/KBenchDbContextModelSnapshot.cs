@@ -15,7 +15,7 @@ namespace LiveKBench.Arena.Store.Migrations
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "6.0.7");
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("LiveKBench.Arena.Store.AgentConfiguration", b =>
                 {
@@ -181,6 +181,9 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.Property<DateTime?>("FixTime")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ImportId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("KernelBase")
                         .HasColumnType("TEXT");
 
@@ -241,6 +244,8 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.HasIndex("BundleKey");
 
                     b.HasIndex("Extid");
+
+                    b.HasIndex("ImportId");
 
                     b.HasIndex("Status");
 
