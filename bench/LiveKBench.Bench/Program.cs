@@ -56,6 +56,13 @@ switch (mode)
             Console.WriteLine($"passed {files.Count - fails}/{files.Count}");
             return 0;
         }
+    case "import":
+        {
+            // import [results-dir] [sizes...]
+            var sizes = args.Length > 2 ? args[2..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1000, 5000, 20000];
+            ImportBench.Run(realbugs, Path.Combine(scratch, "..", "import-bench"), args.Length > 1 ? args[1] : Path.Combine("bench", "results"), sizes);
+            return 0;
+        }
     case "show":
         {
             var f = CorpusFile.Load(dir);

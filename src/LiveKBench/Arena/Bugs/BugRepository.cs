@@ -40,17 +40,28 @@ public static class BugRepository
         return id is null ? null : Load(db, [id]).SingleOrDefault();
     }
 
-    /// <summary>Documents stored per SaveChanges (the change tracker is cleared between batches, so an import is linear in its size).</summary>
+    /// <summary>Documents stored per write transaction (the change tracker is cleared between batches, so an import is linear in its size).</summary>
     public const int BatchSize = 500;
 
     /// <summary>
-    /// Stores the documents in ONE transaction: all or nothing. A bug already stored with the same content is left
-    /// untouched (its first <c>addedTime</c> and mirror commits are kept), so importing twice changes nothing.
-    /// When the caller already opened a transaction on <paramref name="db"/>, the work joins it and the caller commits.
-    /// Work is flushed in batches of <see cref="BatchSize"/> bugs with a fresh change tracker each (when the call owns
-    /// the transaction), so time and memory grow linearly with the input; a kill at any point rolls the whole import back.
+    /// Stores the documents, all or nothing. A bug already stored with the same content is left untouched (its first
+    /// <c>addedTime</c> and mirror commits are kept), so importing twice changes nothing.
+    /// <para>
+    /// Up to <see cref="BatchSize"/> documents, or when the caller already opened a transaction on <paramref name="db"/>
+    /// (the work then joins it and the caller commits), everything happens in one transaction. A larger input is staged:
+    /// new bugs are written in batches of <see cref="BatchSize"/>, each its own short write transaction, marked with an
+    /// import id that hides them from every query (<see cref="Bug.ImportId"/>); then one final transaction makes them
+    /// visible (a single UPDATE) and applies the changes to bugs already stored. So no write transaction holds the
+    /// database for the whole import, other writers (e.g. <c>dataset create</c>) take their turn between batches, and
+    /// readers see either none or all of the import. On an error or a cancellation the staged rows are deleted; after
+    /// a kill -9 they stay hidden and the next staged import deletes them (its owner's lock file is free).
+    /// </para>
     /// </summary>
-    /// <exception cref="BugImportException">A document is invalid (<see cref="BugDocument.Validate"/>) or a bug appears twice; nothing is stored.</exception>
+    /// <exception cref="BugImportException">
+    /// A document is invalid (<see cref="BugDocument.Validate"/>), a bug appears twice, or another import is staging
+    /// the same new bug at the same time; nothing is stored.
+    /// </exception>
+    /// <exception cref="OperationCanceledException">Cancelled; nothing is stored.</exception>
     public static ImportSummary Upsert(KBenchDbContext db, IReadOnlyList<BugDocument> documents, CancellationToken cancellationToken = default)
     {
         var dupes = documents.GroupBy(d => d.Id).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
@@ -65,64 +76,253 @@ public static class BugRepository
                 throw new BugImportException($"bug {documents[i].Id ?? $"#{i + 1}"}: {why}");
             }
         }
-        int added = 0, updated = 0, unchanged = 0;
-        var owned = db.Database.CurrentTransaction is null;
-        using var tx = owned ? db.Database.BeginTransaction() : null;
-        for (var offset = 0; offset < documents.Count; offset += BatchSize)
+        if (db.Database.CurrentTransaction is not null || documents.Count <= BatchSize)
         {
-            var batch = documents.Skip(offset).Take(BatchSize).ToList();
-            var existing = Load(db, [.. batch.Select(d => d.Id)]).ToDictionary(b => b.Id);
-            var patches = new PatchCache(db, batch.Select(d => d.DeveloperPatch?.Patch));
-            var changed = false;
-            foreach (var incoming in batch)
+            var owned = db.Database.CurrentTransaction is null;
+            using var tx = owned ? db.Database.BeginTransaction() : null;
+            var counts = new Counts();
+            var toUpdate = new List<BugDocument>();
+            foreach (var batch in documents.Chunk(BatchSize))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (existing.TryGetValue(incoming.Id, out var bug))
+                AddNewAndSortOut(db, batch, importId: null, counts, toUpdate, cancellationToken);
+            }
+            ApplyUpdates(db, toUpdate, counts, clearBetweenBatches: owned, cancellationToken);
+            tx?.Commit();
+            return counts.Summary;
+        }
+        return UpsertStaged(db, documents, cancellationToken);
+    }
+
+    private sealed class Counts
+    {
+        public int Added;
+        public int Updated;
+        public int Unchanged;
+
+        public ImportSummary Summary => new(Added, Updated, Unchanged);
+    }
+
+    private static ImportSummary UpsertStaged(KBenchDbContext db, IReadOnlyList<BugDocument> documents, CancellationToken cancellationToken)
+    {
+        var dbPath = db.Database.GetDbConnection().DataSource;
+        var importId = Guid.NewGuid().ToString("N");
+        using var owner = ImportLock.Take(dbPath, importId);
+        DeleteAbandonedImports(db, dbPath);
+        var counts = new Counts();
+        var toUpdate = new List<BugDocument>();
+        var committed = false;
+        try
+        {
+            foreach (var batch in documents.Chunk(BatchSize))
+            {
+                using (var tx = db.Database.BeginTransaction())
                 {
-                    var current = BugDocument.From(bug);
-                    // Keep what only this workspace knows when the input does not carry it.
-                    var merged = incoming with
-                    {
-                        AddedTime = incoming.Source == BugSource.Bundle ? current.AddedTime : incoming.AddedTime,
-                        ParentOfFix = incoming.ParentOfFix ?? current.ParentOfFix,
-                        MirrorFixCommit = incoming.MirrorFixCommit ?? current.MirrorFixCommit,
-                        DeveloperPatch = incoming.DeveloperPatch is { } dp && current.DeveloperPatch is { } cp && incoming.Source == BugSource.Bundle
-                            ? dp with { AddedTime = cp.AddedTime, ParentCommit = dp.ParentCommit ?? cp.ParentCommit }
-                            : incoming.DeveloperPatch,
-                    };
-                    if (merged.ToJsonLine() == current.ToJsonLine())
-                    {
-                        unchanged++;
-                        continue;
-                    }
-                    db.BugCrashes.RemoveRange(bug.Crashes);
-                    db.FixCommits.RemoveRange(bug.FixCommits);
-                    db.Reproducers.RemoveRange(bug.Reproducers);
-                    db.SaveChanges();
-                    merged.Apply(bug);
-                    SetDeveloperPatch(db, bug, merged.DeveloperPatch, patches);
-                    updated++;
+                    AddNewAndSortOut(db, batch, importId, counts, toUpdate, cancellationToken);
+                    tx.Commit();
+                }
+                db.ChangeTracker.Clear();
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            // The final swap: the staged bugs become visible and the changed ones are rewritten, in one transaction.
+            using (var tx = db.Database.BeginTransaction())
+            {
+                db.Database.ExecuteSqlInterpolated($"UPDATE Bugs SET ImportId = NULL WHERE ImportId = {importId}");
+                var recount = new Counts();
+                ApplyUpdates(db, toUpdate, recount, clearBetweenBatches: false, CancellationToken.None);
+                counts.Added += recount.Added;
+                counts.Updated = recount.Updated;
+                counts.Unchanged += recount.Unchanged;
+                tx.Commit();
+                committed = true;
+            }
+            db.ChangeTracker.Clear();
+            return counts.Summary;
+        }
+        finally
+        {
+            if (!committed)
+            {
+                db.ChangeTracker.Clear();
+                DeleteStaged(db, importId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One batch: adds the bugs not stored yet (hidden under <paramref name="importId"/> when staged), counts the ones
+    /// stored exactly so, and collects the ones whose stored document would change in <paramref name="toUpdate"/>.
+    /// </summary>
+    private static void AddNewAndSortOut(KBenchDbContext db, BugDocument[] batch, string? importId, Counts counts, List<BugDocument> toUpdate, CancellationToken cancellationToken)
+    {
+        var existing = Load(db, [.. batch.Select(d => d.Id)]).ToDictionary(b => b.Id);
+        var patches = new PatchCache(db, batch.Where(d => !existing.ContainsKey(d.Id)).Select(d => d.DeveloperPatch?.Patch));
+        var added = false;
+        foreach (var incoming in batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (existing.TryGetValue(incoming.Id, out var bug))
+            {
+                if (Merge(incoming, BugDocument.From(bug)) is null)
+                {
+                    counts.Unchanged++;
                 }
                 else
                 {
-                    var entity = incoming.ToEntity();
-                    db.Bugs.Add(entity);
-                    SetDeveloperPatch(db, entity, incoming.DeveloperPatch, patches);
-                    added++;
+                    toUpdate.Add(incoming);
                 }
-                changed = true;
+                continue;
             }
-            if (changed)
+            var entity = incoming.ToEntity();
+            entity.ImportId = importId;
+            db.Bugs.Add(entity);
+            SetDeveloperPatch(db, entity, incoming.DeveloperPatch, patches);
+            counts.Added++;
+            added = true;
+        }
+        if (added)
+        {
+            try
             {
                 db.SaveChanges();
             }
-            if (owned && offset + BatchSize < documents.Count)
+            catch (DbUpdateException ex) when (importId is not null && ex.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 })
+            {
+                // A primary-key clash with a bug that a concurrent import is staging (hidden from this one's queries).
+                throw new BugImportException($"another import is storing some of these bugs at the same time ({ex.InnerException.Message}); run this import again when it has finished", ex);
+            }
+        }
+    }
+
+    /// <summary>The incoming document merged with what only this workspace knows; null when that equals <paramref name="current"/>.</summary>
+    private static BugDocument? Merge(BugDocument incoming, BugDocument current)
+    {
+        var merged = incoming with
+        {
+            AddedTime = incoming.Source == BugSource.Bundle ? current.AddedTime : incoming.AddedTime,
+            ParentOfFix = incoming.ParentOfFix ?? current.ParentOfFix,
+            MirrorFixCommit = incoming.MirrorFixCommit ?? current.MirrorFixCommit,
+            DeveloperPatch = incoming.DeveloperPatch is { } dp && current.DeveloperPatch is { } cp && incoming.Source == BugSource.Bundle
+                ? dp with { AddedTime = cp.AddedTime, ParentCommit = dp.ParentCommit ?? cp.ParentCommit }
+                : incoming.DeveloperPatch,
+        };
+        return merged.ToJsonLine() == current.ToJsonLine() ? null : merged;
+    }
+
+    /// <summary>Rewrites the stored bugs of <paramref name="documents"/> (merged again against their current state) in batches.</summary>
+    private static void ApplyUpdates(KBenchDbContext db, List<BugDocument> documents, Counts counts, bool clearBetweenBatches, CancellationToken cancellationToken)
+    {
+        foreach (var batch in documents.Chunk(BatchSize))
+        {
+            var existing = Load(db, [.. batch.Select(d => d.Id)]).ToDictionary(b => b.Id);
+            var patches = new PatchCache(db, batch.Select(d => d.DeveloperPatch?.Patch));
+            foreach (var incoming in batch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!existing.TryGetValue(incoming.Id, out var bug))
+                {
+                    // Deleted since it was read: store it as new.
+                    var entity = incoming.ToEntity();
+                    db.Bugs.Add(entity);
+                    SetDeveloperPatch(db, entity, incoming.DeveloperPatch, patches);
+                    counts.Added++;
+                    continue;
+                }
+                if (Merge(incoming, BugDocument.From(bug)) is not { } merged)
+                {
+                    counts.Unchanged++;
+                    continue;
+                }
+                db.BugCrashes.RemoveRange(bug.Crashes);
+                db.FixCommits.RemoveRange(bug.FixCommits);
+                db.Reproducers.RemoveRange(bug.Reproducers);
+                db.SaveChanges();
+                merged.Apply(bug);
+                SetDeveloperPatch(db, bug, merged.DeveloperPatch, patches);
+                counts.Updated++;
+            }
+            db.SaveChanges();
+            if (clearBetweenBatches)
             {
                 db.ChangeTracker.Clear();
             }
         }
-        tx?.Commit();
-        return new ImportSummary(added, updated, unchanged);
+    }
+
+    /// <summary>Deletes the hidden rows of a staged import (children go by cascade), in one short transaction.</summary>
+    private static void DeleteStaged(KBenchDbContext db, string importId)
+    {
+        db.Database.ExecuteSqlInterpolated($"DELETE FROM Bugs WHERE ImportId = {importId}");
+    }
+
+    /// <summary>Deletes the staged rows of imports whose process is gone (killed before their final swap).</summary>
+    private static void DeleteAbandonedImports(KBenchDbContext db, string dbPath)
+    {
+        var ids = db.Bugs.IgnoreQueryFilters().Where(b => b.ImportId != null).Select(b => b.ImportId!).Distinct().ToList();
+        foreach (var id in ids)
+        {
+            if (ImportLock.IsAbandoned(dbPath, id))
+            {
+                DeleteStaged(db, id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The lock file <c>&lt;database&gt;.import-&lt;id&gt;.lock</c> of a running staged import: held open exclusively by its
+    /// process (released by the kernel when that process dies), so another import can tell a live import from a killed one.
+    /// </summary>
+    private sealed class ImportLock : IDisposable
+    {
+        private readonly FileStream _stream;
+        private readonly string _path;
+
+        private ImportLock(FileStream stream, string path)
+        {
+            _stream = stream;
+            _path = path;
+        }
+
+        private static string PathOf(string dbPath, string importId) => Path.GetFullPath(dbPath) + $".import-{importId}.lock";
+
+        public static ImportLock Take(string dbPath, string importId)
+        {
+            var path = PathOf(dbPath, importId);
+            return new ImportLock(new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None), path);
+        }
+
+        public static bool IsAbandoned(string dbPath, string importId)
+        {
+            var path = PathOf(dbPath, importId);
+            try
+            {
+                using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None))
+                {
+                }
+                File.Delete(path);
+                return true;
+            }
+            catch (FileNotFoundException)
+            {
+                return true;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+
+        public void Dispose()
+        {
+            _stream.Dispose();
+            try
+            {
+                File.Delete(_path);
+            }
+            catch (IOException)
+            {
+                // Left behind; the next import finds it free and deletes it.
+            }
+        }
     }
 
     /// <summary>Patch rows of one import batch by content hash: one query for the batch instead of one per bug.</summary>

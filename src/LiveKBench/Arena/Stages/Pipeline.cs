@@ -86,7 +86,10 @@ public static class Pipeline
             // The imported bugs become a dataset, so the leaderboard of this run is about exactly them.
             importDataset = "from-" + Path.GetFileName(Path.GetFullPath(from).TrimEnd('/'));
             DatasetService.Save(db, new DatasetDocument { Name = importDataset, Description = $"bugs imported by kbench run --bugs-from {from}", AddedTime = Clock.UtcNow(), BugIds = [.. scope.Order(StringComparer.Ordinal)] }, replace: true);
-            Note("import", $"{docs.Count} bugs from {from}: {s.Added} added, {s.Updated} updated, {s.Unchanged} unchanged (dataset {importDataset})");
+            // A bundle imported after its mirror exists gets its parent of fix now, so every stage finds it.
+            var attachedNow = await MirrorStage.AttachIfMirrorAsync(ws, db, log, ct).ConfigureAwait(false);
+            Note("import", $"{docs.Count} bugs from {from}: {s.Added} added, {s.Updated} updated, {s.Unchanged} unchanged (dataset {importDataset})"
+                + (attachedNow > 0 ? $", {attachedNow} attached to the kernel mirror" : ""));
             progress?.Invoke("import", 1, 1, "");
         }
         if (options.Dataset is { } ds)

@@ -54,6 +54,13 @@ public sealed class Bug
     /// <summary>Raw syzbot crash report text.</summary>
     public string? CrashReport { get; set; }
 
+    /// <summary>
+    /// Id of the running <c>bugs import</c> that staged this new bug; null once the import has committed. Rows with an id
+    /// are hidden from every query (a global query filter) until the import's final swap clears it, so a large import is
+    /// all or nothing from the user's point of view; rows of an import killed midway are deleted by the next import.
+    /// </summary>
+    public string? ImportId { get; set; }
+
     /// <summary>Subsystems (syzbot labels).</summary>
     public List<string> Subsystems { get; set; } = [];
 

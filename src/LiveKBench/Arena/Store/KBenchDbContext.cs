@@ -110,6 +110,9 @@ public sealed class KBenchDbContext : DbContext
             b.HasIndex(x => x.Status);
             b.HasIndex(x => x.Extid);
             b.HasIndex(x => x.BundleKey);
+            b.HasIndex(x => x.ImportId);
+            // New bugs of a running staged import stay invisible until its final swap (BugRepository.Upsert).
+            b.HasQueryFilter(x => x.ImportId == null);
             b.HasMany(x => x.Crashes).WithOne().HasForeignKey(x => x.BugId).OnDelete(DeleteBehavior.Cascade);
             b.HasMany(x => x.FixCommits).WithOne().HasForeignKey(x => x.BugId).OnDelete(DeleteBehavior.Cascade);
             b.HasMany(x => x.Reproducers).WithOne().HasForeignKey(x => x.BugId).OnDelete(DeleteBehavior.Cascade);

@@ -439,7 +439,20 @@ public sealed partial class SyzbotCrawler
                     MirrorFixCommit = outcome.Mirror?.CommitHash ?? current?.MirrorFixCommit,
                     DeveloperPatch = DeveloperPatchOf(doc.Status, outcome.Mirror, outcome.MissingReason, current?.DeveloperPatch, now),
                 };
-                var summary = BugRepository.Upsert(db, [doc], CancellationToken.None);
+                ImportSummary summary;
+                try
+                {
+                    summary = BugRepository.Upsert(db, [doc], CancellationToken.None);
+                }
+                catch (BugImportException ex)
+                {
+                    // Syzbot gave data that is not a valid bug (or the bug is being imported elsewhere): nothing of it is
+                    // stored, the entry is recorded as failed with the reason and retried by the next crawl.
+                    tx.Rollback();
+                    db.ChangeTracker.Clear();
+                    Record(item, Outcome.Fail($"not stored: {ex.Message}", outcome.HttpAttempts), tally);
+                    return;
+                }
                 SetModifiedFiles(db, doc.Id, outcome.Mirror);
                 rec.Outcome = CrawlOutcome.Stored;
                 rec.Reason = null;
@@ -576,7 +589,17 @@ public sealed partial class SyzbotCrawler
                     MirrorFixCommit = mirror?.CommitHash ?? current.MirrorFixCommit,
                     DeveloperPatch = DeveloperPatchOf(BugStatus.Fixed, mirror, reason, current.DeveloperPatch, now),
                 };
-                BugRepository.Upsert(db, [doc], CancellationToken.None);
+                try
+                {
+                    BugRepository.Upsert(db, [doc], CancellationToken.None);
+                }
+                catch (BugImportException ex)
+                {
+                    // The stored bug is kept as it was; the developer patch is looked for again by the next crawl.
+                    tx.Rollback();
+                    _log.LogWarning("syzbot: developer patch of {Id} not stored: {Reason}", id, ex.Message);
+                    continue;
+                }
                 SetModifiedFiles(db, id, mirror);
                 if (fresh.DeveloperPatch is { } dp && mirror is null)
                 {

@@ -181,6 +181,9 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.Property<DateTime?>("FixTime")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ImportId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("KernelBase")
                         .HasColumnType("TEXT");
 
@@ -241,6 +244,8 @@ namespace LiveKBench.Arena.Store.Migrations
                     b.HasIndex("BundleKey");
 
                     b.HasIndex("Extid");
+
+                    b.HasIndex("ImportId");
 
                     b.HasIndex("Status");
 
