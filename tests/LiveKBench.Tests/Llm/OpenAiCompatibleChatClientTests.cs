@@ -103,7 +103,10 @@ public sealed class OpenAiCompatibleChatClientTests
         {
             sse.Append("data: ").Append(new JsonObject
             {
-                ["id"] = "s1", ["object"] = "chat.completion.chunk", ["created"] = 1700000000, ["model"] = "served-model",
+                ["id"] = "s1",
+                ["object"] = "chat.completion.chunk",
+                ["created"] = 1700000000,
+                ["model"] = "served-model",
                 ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = piece } }),
             }.ToJsonString()).Append("\n\n");
         }
