@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is present. Needs root (or sudo) for apt-get.
 set -euo pipefail
 pkgs=(git make gcc libc6-dev flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
-      qemu-system-x86 busybox-static linux-source-6.1 universal-ctags bubblewrap librsvg2-bin util-linux
+      qemu-system-x86 busybox-static linux-source-6.1 universal-ctags bubblewrap util-linux
       rabbitmq-server chromium)  # rabbitmq-server: the Gym broker; chromium: the dashboard's browser tests (Playwright drives /usr/bin/chromium)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -366,8 +366,7 @@ internal static class EvaluationCommands
             {
                 Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {r.Cutoff.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),-10} {r.BugsBefore + "/" + r.BugsAfter,9} {Pct(r.CrrBefore),-20} {Pct(r.CrrAfter),-20} {Pct(r.CrrDifference),-22} {Pct(r.EprBefore),-20} {Pct(r.EprAfter),-20} {Pct(r.EprDifference),-22}");
             }
-            Console.WriteLine($"chart: {result.ChartSvg}");
-            Console.WriteLine(result.ChartPng is not null ? $"chart (PNG): {result.ChartPng}" : $"PNG skipped: {result.PngSkipped}");
+            Console.WriteLine(result.ChartSvg is not null ? $"chart: {result.ChartSvg}\nchart (PNG): {result.ChartPng}" : result.PngSkipped);
             return ExitCodes.Success;
         });
         research.Subcommands.Add(cmd);

@@ -111,9 +111,12 @@ public sealed class DashboardPages(Workspace ws, DashboardLinks links)
             new($"File IoU pass@{lb.K}", [.. lb.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.FileIou), Bar("mean", r.FileIou)]))]),
             new($"Func IoU pass@{lb.K}", [.. lb.Rows.Where(r => r.FunctionIou is not null).Select(r => new BarGroup(r.AgentConfig, [Bar("pass@k", r.PassAtK.FunctionIou!), Bar("mean", r.FunctionIou!)]))]),
         };
-        sb.Append("<h2>95 % confidence intervals</h2><div class=\"chart\" id=\"lb-chart\">");
-        sb.Append(SvgBarChart.Render($"Leaderboard ({lb.Dataset ?? "all bugs"}, k = {lb.K})", panels));
-        sb.Append("</div>");
+        if (BarChart.HasData(panels))
+        {
+            sb.Append("<h2>95 % confidence intervals</h2><div class=\"chart\" id=\"lb-chart\">");
+            sb.Append(BarChart.RenderSvg($"Leaderboard ({lb.Dataset ?? "all bugs"}, k = {lb.K})", panels));
+            sb.Append("</div>");
+        }
         return Layout("Leaderboard", sb.ToString());
     }
 
@@ -577,7 +580,7 @@ public sealed class DashboardPages(Workspace ws, DashboardLinks links)
                 new($"CRR pass@{res.K}", [.. res.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("fixed before cutoff", r.CrrBefore), Bar("fixed after cutoff", r.CrrAfter)]))]),
                 new($"EPR pass@{res.K}", [.. res.Rows.Select(r => new BarGroup(r.AgentConfig, [Bar("fixed before cutoff", r.EprBefore), Bar("fixed after cutoff", r.EprAfter)]))]),
             };
-            sb.Append("<div class=\"chart\" id=\"research-chart\">").Append(SvgBarChart.Render("Training-cutoff split (95% bootstrap CI)", panels)).Append("</div>");
+            sb.Append("<div class=\"chart\" id=\"research-chart\">").Append(BarChart.RenderSvg("Training-cutoff split (95% bootstrap CI)", panels)).Append("</div>");
         }
         sb.Append("<table id=\"research\" class=\"sortable\"><thead><tr><th>configuration</th><th>model config</th><th>cutoff</th><th class=\"num\">bugs before</th><th class=\"num\">bugs after</th><th class=\"num\">CRR before</th><th class=\"num\">CRR after</th><th class=\"num\">CRR diff</th><th class=\"num\">EPR before</th><th class=\"num\">EPR after</th><th class=\"num\">EPR diff</th></tr></thead><tbody>");
         foreach (var r in res.Rows)

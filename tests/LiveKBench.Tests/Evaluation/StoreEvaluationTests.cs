@@ -108,7 +108,19 @@ public sealed class StoreEvaluationTests
         Assert.Equal(0.5, row.EprBefore.Mean, 12);
         var written = await CutoffResearch.WriteChartAsync(store.Workspace, cut, TestContext.Current.CancellationToken);
         Assert.True(File.Exists(written.ChartSvg));
-        Assert.StartsWith("<svg", File.ReadAllText(written.ChartSvg!));
-        Assert.True(written.ChartPng is not null ? File.Exists(written.ChartPng) : written.PngSkipped is not null);
+        var svg = File.ReadAllText(written.ChartSvg!);
+        Assert.Contains("<svg", svg);
+        Assert.Contains("fixed before cutoff", svg);
+        // A real PNG (ScottPlot, no external converter): the signature and a non-trivial size.
+        var png = File.ReadAllBytes(written.ChartPng!);
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
+        Assert.True(png.Length > 5000, $"PNG of {png.Length} bytes");
+        Assert.Null(written.PngSkipped);
+
+        // No rows: no empty chart, a reason instead.
+        var none = await CutoffResearch.WriteChartAsync(store.Workspace, cut with { Rows = [] }, TestContext.Current.CancellationToken);
+        Assert.Null(none.ChartSvg);
+        Assert.Null(none.ChartPng);
+        Assert.Contains("no chart", none.PngSkipped);
     }
 }

@@ -43,7 +43,7 @@ public sealed record CutoffResult(string? Dataset, int K, string? Judge, IReadOn
     /// <summary>Path of the PNG chart when produced.</summary>
     public string? ChartPng { get; init; }
 
-    /// <summary>Why no PNG was produced, when so.</summary>
+    /// <summary>Why no chart was drawn, when so (no rows to plot).</summary>
     public string? PngSkipped { get; init; }
 }
 
@@ -143,35 +143,32 @@ public static class CutoffResearch
     }
 
     /// <summary>
-    /// Writes the chart (CRR and EPR panels, before/after bars with CI whiskers per agent configuration) to
-    /// <c>artifacts/research/cutoff-&lt;dataset|all&gt;-k&lt;K&gt;.svg</c> and converts it to PNG with
-    /// <c>rsvg-convert</c> (Debian librsvg2-bin) when installed.
+    /// Writes the chart (CRR and EPR panels, before/after bars with CI whiskers per agent configuration), drawn by
+    /// ScottPlot, to <c>artifacts/research/cutoff-&lt;dataset|all&gt;-k&lt;K&gt;.svg</c> and <c>.png</c>. Without rows
+    /// (no configuration has a cutoff, or no runs) no chart is drawn and <see cref="CutoffResult.PngSkipped"/> says why.
     /// </summary>
-    /// <returns><paramref name="result"/> with the chart paths (or the reason the PNG was skipped).</returns>
-    public static async Task<CutoffResult> WriteChartAsync(Workspace ws, CutoffResult result, CancellationToken cancellationToken = default)
+    /// <returns><paramref name="result"/> with the chart paths (or the reason there is no chart).</returns>
+    public static Task<CutoffResult> WriteChartAsync(Workspace ws, CutoffResult result, CancellationToken cancellationToken = default)
     {
-        var dir = Path.Combine(ws.ArtifactsDir, "research");
-        Directory.CreateDirectory(dir);
-        var stem = $"cutoff-{Sanitize(result.Dataset ?? "all")}-k{result.K}";
-        var svgPath = Path.Combine(dir, stem + ".svg");
+        cancellationToken.ThrowIfCancellationRequested();
         var panels = new List<BarPanel>
         {
             new($"CRR pass@{result.K}", [.. result.Rows.Select(r => new BarGroup(r.AgentConfig, [new Bar("fixed before cutoff", r.CrrBefore.Mean, r.CrrBefore.CiLow, r.CrrBefore.CiHigh), new Bar("fixed after cutoff", r.CrrAfter.Mean, r.CrrAfter.CiLow, r.CrrAfter.CiHigh)]))]),
             new($"EPR pass@{result.K}", [.. result.Rows.Select(r => new BarGroup(r.AgentConfig, [new Bar("fixed before cutoff", r.EprBefore.Mean, r.EprBefore.CiLow, r.EprBefore.CiHigh), new Bar("fixed after cutoff", r.EprAfter.Mean, r.EprAfter.CiLow, r.EprAfter.CiHigh)]))]),
         };
-        var svg = SvgBarChart.Render($"Training-cutoff split ({result.Dataset ?? "all bugs"}; 95% bootstrap CI)", panels);
-        await File.WriteAllTextAsync(svgPath + ".tmp", svg, cancellationToken).ConfigureAwait(false);
-        File.Move(svgPath + ".tmp", svgPath, overwrite: true);
-        var converter = ProcessRunner.FindOnPath("rsvg-convert");
-        if (converter is null)
+        if (!BarChart.HasData(panels))
         {
-            return result with { ChartSvg = svgPath, PngSkipped = "rsvg-convert is not installed (apt-get install librsvg2-bin)" };
+            return Task.FromResult(result with { PngSkipped = "no chart: no agent configuration with a training cutoff has runs" });
         }
-        var pngPath = Path.Combine(dir, stem + ".png");
-        var r = await ProcessRunner.RunAsync(converter, ["-f", "png", "-o", pngPath, svgPath], new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) }, cancellationToken).ConfigureAwait(false);
-        return r.Succeeded
-            ? result with { ChartSvg = svgPath, ChartPng = pngPath }
-            : result with { ChartSvg = svgPath, PngSkipped = $"rsvg-convert failed: {r.Tail(300).Trim()}" };
+        var dir = Path.Combine(ws.ArtifactsDir, "research");
+        Directory.CreateDirectory(dir);
+        var stem = Path.Combine(dir, $"cutoff-{Sanitize(result.Dataset ?? "all")}-k{result.K}");
+        var title = $"Training-cutoff split ({result.Dataset ?? "all bugs"}; 95% bootstrap CI)";
+        File.WriteAllText(stem + ".svg.tmp", BarChart.RenderSvg(title, panels));
+        File.Move(stem + ".svg.tmp", stem + ".svg", overwrite: true);
+        BarChart.SavePng(title, panels, stem + ".tmp.png");
+        File.Move(stem + ".tmp.png", stem + ".png", overwrite: true);
+        return Task.FromResult(result with { ChartSvg = stem + ".svg", ChartPng = stem + ".png" });
     }
 
     private static string Sanitize(string s) => new([.. s.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_')]);
