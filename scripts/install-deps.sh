@@ -4,7 +4,9 @@
 set -euo pipefail
 pkgs=(git make gcc libc6-dev flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
       qemu-system-x86 busybox-static linux-source-6.1 universal-ctags bubblewrap util-linux
-      rabbitmq-server chromium)  # rabbitmq-server: the Gym broker; chromium: the dashboard's browser tests (Playwright drives /usr/bin/chromium)
+      rabbitmq-server chromium socat)  # socat: the npm agents' loopback forwarder to the model proxy; rabbitmq-server: the Gym broker; chromium: the dashboard's browser tests (Playwright drives /usr/bin/chromium)
+# Node.js + npm run the npm-cli agents (pi needs Node >= 20.6); install Debian's only when no node is on PATH.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

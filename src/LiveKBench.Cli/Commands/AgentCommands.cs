@@ -12,7 +12,42 @@ internal static class AgentCommands
     {
         var agent = new Command("agent", "Run agents on bugs (kEnv protocol, docs/kenv.md)");
         agent.Subcommands.Add(Run());
+        agent.Subcommands.Add(Install());
         return agent;
+    }
+
+    private static Command Install()
+    {
+        var name = new Argument<string>("name") { Description = "npm-cli agent configuration (configs/agents/NAME.yaml or a shipped one: pi)" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds npm may take", DefaultValueFactory = _ => 900 };
+        var cmd = new Command("install", "Install the pinned npm package of an npm-cli agent into WORKSPACE/tools/npm/NAME (npm install; output in install.log)");
+        cmd.Arguments.Add(name);
+        cmd.Options.Add(timeout);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var ws = CliContext.OpenWorkspace(parse);
+            AgentConfigFile cfg;
+            try
+            {
+                cfg = AgentConfigFile.Load(ws.ConfigsDir, parse.GetValue(name)!).Config;
+            }
+            catch (AgentConfigException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+            string prefix;
+            try
+            {
+                prefix = await NpmAgentInstaller.InstallAsync(ws.Root, cfg, TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
+            }
+            catch (AgentConfigException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+            Console.WriteLine($"installed {cfg.Npm!.Package}@{cfg.Npm.Version} into {prefix} (log: {Path.Combine(prefix, "install.log")})");
+            return ExitCodes.Success;
+        });
+        return cmd;
     }
 
     private static Command Run()

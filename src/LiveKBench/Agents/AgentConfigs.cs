@@ -38,7 +38,7 @@ public sealed class BudgetsSection
 public sealed class AgentConfigFile
 {
     /// <summary>Known agent kinds.</summary>
-    public static readonly IReadOnlyList<string> AgentKinds = ["developer-oracle", "empty", "kbench-agent", "external"];
+    public static readonly IReadOnlyList<string> AgentKinds = ["developer-oracle", "empty", "kbench-agent", "external", "npm-cli"];
 
     /// <summary>Unique name (defaults to the file name).</summary>
     public string Name { get; set; } = "";
@@ -79,6 +79,23 @@ public sealed class AgentConfigFile
     /// <summary>System prompt override for kbench-agent; null = built-in.</summary>
     public string? SystemPrompt { get; set; }
 
+    /// <summary>npm-cli agents: the npm package, its pinned version and the script run with node (see <see cref="NpmSection"/>).</summary>
+    public NpmSection? Npm { get; set; }
+
+    /// <summary>npm-cli agents: the program's arguments; placeholders <c>{prompt}</c>, <c>{model}</c>, <c>{baseUrl}</c> are replaced.</summary>
+    public List<string> Arguments { get; set; } = [];
+
+    /// <summary>npm-cli agents: environment of the program (placeholders as in <see cref="Arguments"/>).</summary>
+    public Dictionary<string, string> Environment { get; set; } = [];
+
+    /// <summary>npm-cli agents: files written into the agent's home folder before it starts (relative path → text,
+    /// placeholders as in <see cref="Arguments"/>), e.g. the program's provider configuration.</summary>
+    public Dictionary<string, string> HomeFiles { get; set; } = [];
+
+    /// <summary>npm-cli agents: the task prompt template; placeholders <c>{bugId}</c>, <c>{title}</c>, <c>{crashReport}</c>,
+    /// <c>{inputDir}</c>, <c>{tree}</c>, <c>{oracleFiles}</c>.</summary>
+    public string? Prompt { get; set; }
+
     /// <summary>The budgets as a record.</summary>
     public AgentBudget Budget => new(Budgets.MaxSteps, Budgets.MaxUsd, Budgets.MaxSeconds, Budgets.RunKernelCalls);
 
@@ -92,13 +109,22 @@ public sealed class AgentConfigFile
         _ => throw new AgentConfigException($"agent configuration {Name}: runner '{Runner}' is not sandbox, container or none"),
     };
 
-    /// <summary>The text of the built-in configurations (<c>developer-oracle</c>, <c>empty</c>), available without a file.</summary>
+    /// <summary>The text of the built-in configurations (<c>developer-oracle</c>, <c>empty</c>, and the <see cref="Shipped"/>
+    /// ones), available without a file in the workspace.</summary>
     public static string? BuiltInText(string name) => name switch
     {
         "developer-oracle" => "name: developer-oracle\nagent: developer-oracle\ndescription: applies the developer patch (harness sanity check)\nbudgets:\n  maxSteps: 0\n  maxUsd: 0\n  maxSeconds: 600\n",
         "empty" => "name: empty\nagent: empty\ndescription: changes nothing (lower bound)\nbudgets:\n  maxSteps: 0\n  maxUsd: 0\n  maxSeconds: 600\n",
-        _ => null,
+        _ => Shipped(name),
     };
+
+    /// <summary>The configurations shipped with LiveKBench (the repository's <c>configs/agents/*.yaml</c>, embedded):
+    /// the npm-cli adapters and the pip agents' command lines; null when there is none named <paramref name="name"/>.</summary>
+    public static string? Shipped(string name)
+    {
+        using var s = typeof(AgentConfigFile).Assembly.GetManifestResourceStream($"LiveKBench.Configs.Agents.{name}.yaml");
+        return s is null ? null : new StreamReader(s).ReadToEnd();
+    }
 
     /// <summary>Parses and validates YAML text.</summary>
     /// <exception cref="AgentConfigException">Not valid YAML, unknown keys, unknown agent/runner, missing command/model/image.</exception>
@@ -129,6 +155,11 @@ public sealed class AgentConfigFile
         if (cfg.Agent == "external" && cfg.Command.Count == 0 && cfg.RunnerKind != RunnerKind.Container)
         {
             throw new AgentConfigException($"agent configuration {cfg.Name}: an external agent needs a command");
+        }
+        if (cfg.Agent == "npm-cli" && (cfg.Npm is null || string.IsNullOrWhiteSpace(cfg.Npm.Package) || string.IsNullOrWhiteSpace(cfg.Npm.Version)
+            || string.IsNullOrWhiteSpace(cfg.Npm.Script) || string.IsNullOrWhiteSpace(cfg.ModelConfig) || string.IsNullOrWhiteSpace(cfg.Prompt)))
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name}: an npm-cli agent needs npm.package, npm.version, npm.script, modelConfig and prompt");
         }
         if (cfg.RunnerKind == RunnerKind.Container && string.IsNullOrWhiteSpace(cfg.Image))
         {
@@ -169,3 +200,15 @@ public sealed class AgentConfigFile
     internal static readonly IDeserializer Yaml = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
 }
 
+/// <summary>The <c>npm</c> section of an npm-cli agent configuration.</summary>
+public sealed class NpmSection
+{
+    /// <summary>npm package name, e.g. <c>@mariozechner/pi-coding-agent</c>.</summary>
+    public string Package { get; set; } = "";
+
+    /// <summary>Pinned exact version (what <c>kbench agent install</c> installs).</summary>
+    public string Version { get; set; } = "";
+
+    /// <summary>The JavaScript entry point run with <c>node</c>, relative to the package folder (e.g. <c>dist/cli.js</c>).</summary>
+    public string Script { get; set; } = "";
+}

@@ -32,7 +32,18 @@ public sealed record SandboxSpec(
     string? OutputDir,
     IReadOnlyList<string> HiddenPaths,
     IReadOnlyDictionary<string, string> Environment,
-    string? UnixSocket = null);
+    string? UnixSocket = null)
+{
+    /// <summary>Further host folders bound into the sandbox (e.g. an installed npm agent read-only, its home read-write);
+    /// the sandbox path must lie under <c>/opt</c>, <c>/tmp</c> or <c>/run</c> (outside the allow-listed system folders).</summary>
+    public IReadOnlyList<SandboxBind> ExtraBinds { get; init; } = [];
+}
+
+/// <summary>One extra bind mount of <see cref="SandboxSpec.ExtraBinds"/>.</summary>
+/// <param name="HostPath">Absolute host folder.</param>
+/// <param name="SandboxPath">Where it appears inside.</param>
+/// <param name="ReadOnly">Bound read-only.</param>
+public sealed record SandboxBind(string HostPath, string SandboxPath, bool ReadOnly);
 
 /// <summary>Builds and runs isolated command lines (bubblewrap or docker/podman) through <see cref="ProcessRunner"/>.</summary>
 public static class Sandbox
@@ -137,6 +148,10 @@ public static class Sandbox
         if (spec.UnixSocket is not null)
         {
             a.AddRange(["--dir", Path.GetDirectoryName(SandboxSocket)!, "--bind", spec.UnixSocket, SandboxSocket]);
+        }
+        foreach (var b in spec.ExtraBinds)
+        {
+            a.AddRange([b.ReadOnly ? "--ro-bind" : "--bind", b.HostPath, b.SandboxPath]);
         }
         a.AddRange(["--remount-ro", "/", "--chdir", spec.Tree, "--clearenv"]);
         foreach (var (k, v) in spec.Environment.OrderBy(kv => kv.Key, StringComparer.Ordinal))
