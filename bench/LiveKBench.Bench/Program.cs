@@ -60,7 +60,7 @@ switch (mode)
         {
             // import [results-dir] [sizes...]
             var sizes = args.Length > 2 ? args[2..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1000, 5000, 20000];
-            ImportBench.Run(realbugs, Path.Combine(scratch, "..", "import-bench"), args.Length > 1 ? args[1] : Path.Combine("bench", "results"), sizes);
+            ImportBench.Run(realbugs, Path.GetFullPath(Path.Combine(scratch, "..", "import-bench")), args.Length > 1 ? args[1] : Path.Combine("bench", "results"), sizes);
             return 0;
         }
     case "show":
