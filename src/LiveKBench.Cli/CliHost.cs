@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Runtime.InteropServices;
 
 namespace LiveKBench.Cli;
 
@@ -37,6 +39,9 @@ internal static class ExitCodes
     public const int Success = 0;
     public const int WorkFailed = 1;
     public const int BadUsage = 2;
+
+    /// <summary>Stopped by Ctrl-C (SIGINT): 128 + 2, as a shell reports a process ended by SIGINT.</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>Thrown by command handlers for bad usage (exit code 2) with a message for the user.</summary>
@@ -50,42 +55,74 @@ internal static class CliHost
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-            {
-                await Console.Error.WriteLineAsync($"kbench: {error.Message}");
-            }
-            await Console.Error.WriteLineAsync("Try 'kbench --help'.");
-            return ExitCodes.BadUsage;
+            return await ReportParseErrorsAsync(root, parse, args);
         }
         using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl-C cancels the command's token; whatever the command then returns, the exit code is 130. System.CommandLine's
+        // own handler (ProcessTerminationTimeout) also cancels on SIGINT/SIGTERM and forces its exit code (130/143) when the
+        // command does not finish within 2 s; this registration only adds the 130 for a command that stops in time.
+        var interrupted = 0;
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
         {
-            e.Cancel = true;
+            ctx.Cancel = true;
+            Interlocked.Exchange(ref interrupted, 1);
             cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        });
+        int code;
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
+            code = await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
         }
         catch (UsageException ex)
         {
             await Console.Error.WriteLineAsync($"kbench: {ex.Message}");
-            return ExitCodes.BadUsage;
+            code = ExitCodes.BadUsage;
         }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("kbench: cancelled");
-            return ExitCodes.WorkFailed;
+            code = ExitCodes.WorkFailed;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             await Console.Error.WriteLineAsync($"kbench: {ex.Message}");
-            return ExitCodes.WorkFailed;
+            code = ExitCodes.WorkFailed;
         }
-        finally
+        return Volatile.Read(ref interrupted) == 1 ? ExitCodes.Interrupted : code;
+    }
+
+    /// <summary>
+    /// Bad usage (exit 2). A command group given without its subcommand (a bare <c>kbench</c>, <c>kbench bugs</c>) prints
+    /// its help; otherwise the errors, System.CommandLine's typo suggestions for unmatched tokens ("did you mean"), and a
+    /// pointer to --help. Everything goes to stderr, so stdout stays empty on bad usage.
+    /// </summary>
+    private static async Task<int> ReportParseErrorsAsync(RootCommand root, ParseResult parse, string[] args)
+    {
+        var command = parse.CommandResult.Command;
+        if (parse.UnmatchedTokens.Count == 0 && command.Subcommands.Count > 0 && command.Action is null && parse.Errors.Count == 1)
         {
-            Console.CancelKeyPress -= onCancel;
+            // Only the missing subcommand is wrong: show the group's help instead of a bare error.
+            root.Parse([.. args, "--help"]).Invoke(new InvocationConfiguration { Output = Console.Error });
+            return ExitCodes.BadUsage;
         }
+        var group = command.Subcommands.Count > 0 && command.Action is null;
+        foreach (var error in parse.Errors)
+        {
+            // In a group, "Required command was not provided" only repeats what the unrecognized token's error says.
+            if (group && parse.UnmatchedTokens.Count > 0 && !parse.UnmatchedTokens.Any(t => error.Message.Contains(t, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+            await Console.Error.WriteLineAsync($"kbench: {error.Message}");
+        }
+        if (parse.Action is ParseErrorAction suggest)
+        {
+            // Typo corrections only ("'leaderbord' was not matched. Did you mean one of the following?"); errors were written above.
+            suggest.ShowHelp = false;
+            suggest.ShowTypoCorrections = true;
+            parse.Invoke(new InvocationConfiguration { Output = Console.Error, Error = TextWriter.Null });
+        }
+        await Console.Error.WriteLineAsync("Try 'kbench --help'.");
+        return ExitCodes.BadUsage;
     }
 }
