@@ -42,6 +42,9 @@ internal static class ExitCodes
 
     /// <summary>Stopped by Ctrl-C (SIGINT): 128 + 2, as a shell reports a process ended by SIGINT.</summary>
     public const int Interrupted = 130;
+
+    /// <summary>A command abandoned 2 s after SIGTERM: 128 + 15.</summary>
+    public const int Terminated = 143;
 }
 
 /// <summary>Thrown by command handlers for bad usage (exit code 2) with a message for the user.</summary>
@@ -58,20 +61,29 @@ internal static class CliHost
             return await ReportParseErrorsAsync(root, parse, args);
         }
         using var cts = new CancellationTokenSource();
-        // Ctrl-C cancels the command's token; whatever the command then returns, the exit code is 130. System.CommandLine's
-        // own handler (ProcessTerminationTimeout) also cancels on SIGINT/SIGTERM and forces its exit code (130/143) when the
-        // command does not finish within 2 s; this registration only adds the 130 for a command that stops in time.
-        var interrupted = 0;
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
+        // Ctrl-C (SIGINT) and SIGTERM cancel the command's token. We handle them here rather than through System.CommandLine
+        // (ProcessTerminationTimeout = null): its handler blocks until the command ends, so whether a flag set by a second
+        // handler was seen before the command returned depended on the order the handlers ran in. A command that has not
+        // stopped 2 s after the signal is abandoned, as System.CommandLine did: exit 130 for SIGINT, 143 for SIGTERM.
+        // After SIGINT the exit code is 130 whatever the command returned; after SIGTERM it is the command's own.
+        var signal = 0;
+        var forced = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext ctx)
         {
             ctx.Cancel = true;
-            Interlocked.Exchange(ref interrupted, 1);
+            var code = ctx.Signal == PosixSignal.SIGINT ? ExitCodes.Interrupted : ExitCodes.Terminated;
+            Interlocked.CompareExchange(ref signal, code, 0);
             cts.Cancel();
-        });
+            _ = Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None).ContinueWith(_ => forced.TrySetResult(code), TaskScheduler.Default);
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         int code;
         try
         {
-            code = await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
+            var invoke = parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cts.Token);
+            var first = await Task.WhenAny(invoke, forced.Task);
+            code = await first;
         }
         catch (UsageException ex)
         {
@@ -88,7 +100,7 @@ internal static class CliHost
             await Console.Error.WriteLineAsync($"kbench: {ex.Message}");
             code = ExitCodes.WorkFailed;
         }
-        return Volatile.Read(ref interrupted) == 1 ? ExitCodes.Interrupted : code;
+        return Volatile.Read(ref signal) == ExitCodes.Interrupted ? ExitCodes.Interrupted : code;
     }
 
     /// <summary>
