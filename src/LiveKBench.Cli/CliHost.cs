@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Runtime.InteropServices;
 
 namespace LiveKBench.Cli;
 
@@ -37,6 +39,12 @@ internal static class ExitCodes
     public const int Success = 0;
     public const int WorkFailed = 1;
     public const int BadUsage = 2;
+
+    /// <summary>Stopped by Ctrl-C (SIGINT): 128 + 2, as a shell reports a process ended by SIGINT.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>A command abandoned 2 s after SIGTERM: 128 + 15.</summary>
+    public const int Terminated = 143;
 }
 
 /// <summary>Thrown by command handlers for bad usage (exit code 2) with a message for the user.</summary>
@@ -50,42 +58,83 @@ internal static class CliHost
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-            {
-                await Console.Error.WriteLineAsync($"kbench: {error.Message}");
-            }
-            await Console.Error.WriteLineAsync("Try 'kbench --help'.");
-            return ExitCodes.BadUsage;
+            return await ReportParseErrorsAsync(root, parse, args);
         }
         using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl-C (SIGINT) and SIGTERM cancel the command's token. We handle them here rather than through System.CommandLine
+        // (ProcessTerminationTimeout = null): its handler blocks until the command ends, so whether a flag set by a second
+        // handler was seen before the command returned depended on the order the handlers ran in. A command that has not
+        // stopped 2 s after the signal is abandoned, as System.CommandLine did: exit 130 for SIGINT, 143 for SIGTERM.
+        // After SIGINT the exit code is 130 whatever the command returned; after SIGTERM it is the command's own.
+        var signal = 0;
+        var forced = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext ctx)
         {
-            e.Cancel = true;
+            ctx.Cancel = true;
+            var code = ctx.Signal == PosixSignal.SIGINT ? ExitCodes.Interrupted : ExitCodes.Terminated;
+            Interlocked.CompareExchange(ref signal, code, 0);
             cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+            _ = Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None).ContinueWith(_ => forced.TrySetResult(code), TaskScheduler.Default);
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        int code;
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token);
+            var invoke = parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cts.Token);
+            var first = await Task.WhenAny(invoke, forced.Task);
+            code = await first;
         }
         catch (UsageException ex)
         {
             await Console.Error.WriteLineAsync($"kbench: {ex.Message}");
-            return ExitCodes.BadUsage;
+            code = ExitCodes.BadUsage;
         }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("kbench: cancelled");
-            return ExitCodes.WorkFailed;
+            code = ExitCodes.WorkFailed;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             await Console.Error.WriteLineAsync($"kbench: {ex.Message}");
-            return ExitCodes.WorkFailed;
+            code = ExitCodes.WorkFailed;
         }
-        finally
+        return Volatile.Read(ref signal) == ExitCodes.Interrupted ? ExitCodes.Interrupted : code;
+    }
+
+    /// <summary>
+    /// Bad usage (exit 2). A command group given without its subcommand (a bare <c>kbench</c>, <c>kbench bugs</c>) prints
+    /// its help; otherwise the errors, System.CommandLine's typo suggestions for unmatched tokens ("did you mean"), and a
+    /// pointer to --help. Everything goes to stderr, so stdout stays empty on bad usage.
+    /// </summary>
+    private static async Task<int> ReportParseErrorsAsync(RootCommand root, ParseResult parse, string[] args)
+    {
+        var command = parse.CommandResult.Command;
+        if (parse.UnmatchedTokens.Count == 0 && command.Subcommands.Count > 0 && command.Action is null && parse.Errors.Count == 1)
         {
-            Console.CancelKeyPress -= onCancel;
+            // Only the missing subcommand is wrong: show the group's help instead of a bare error.
+            root.Parse([.. args, "--help"]).Invoke(new InvocationConfiguration { Output = Console.Error });
+            return ExitCodes.BadUsage;
         }
+        var group = command.Subcommands.Count > 0 && command.Action is null;
+        foreach (var error in parse.Errors)
+        {
+            // In a group, "Required command was not provided" only repeats what the unrecognized token's error says.
+            if (group && parse.UnmatchedTokens.Count > 0 && !parse.UnmatchedTokens.Any(t => error.Message.Contains(t, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+            await Console.Error.WriteLineAsync($"kbench: {error.Message}");
+        }
+        if (parse.Action is ParseErrorAction suggest)
+        {
+            // Typo corrections only ("'leaderbord' was not matched. Did you mean one of the following?"); errors were written above.
+            suggest.ShowHelp = false;
+            suggest.ShowTypoCorrections = true;
+            parse.Invoke(new InvocationConfiguration { Output = Console.Error, Error = TextWriter.Null });
+        }
+        await Console.Error.WriteLineAsync("Try 'kbench --help'.");
+        return ExitCodes.BadUsage;
     }
 }

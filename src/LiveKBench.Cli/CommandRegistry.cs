@@ -18,6 +18,7 @@ internal static class CommandRegistry
         yield return KernelCommands.BuildKcache();
         yield return KernelCommands.BuildReproduce();
         yield return AgentCommands.Build();
+        yield return AgentRunCommands.Build();
         yield return CrawlCommands.Build();
         yield return EvaluationCommands.BuildPatch();
         yield return EvaluationCommands.BuildEval();

@@ -286,13 +286,13 @@ internal static class EvaluationCommands
             Console.WriteLine("no agent runs");
             return;
         }
-        string Epr(MeanCi c) => lb.Judge is null ? "–" : Pct(c);
+        string Epr(LeaderboardRow r) => lb.Judge is null || !r.EprMeasured ? "–" : Pct(r.PassAtK.Epr);
         if (!wide)
         {
             Console.WriteLine($"{"configuration",-20} {"runs",4} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"inc",3} {"err",3}");
             foreach (var r in lb.Rows)
             {
-                Console.WriteLine($"{Trunc(r.AgentConfig, 20),-20} {r.Runs,4} {Pct(r.Crr),-20} {Epr(r.PassAtK.Epr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {r.Counts.Inconclusive,3} {r.Counts.Error,3}");
+                Console.WriteLine($"{Trunc(r.AgentConfig, 20),-20} {r.Runs,4} {Pct(r.Crr),-20} {Epr(r),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {r.Counts.Inconclusive,3} {r.Counts.Error,3}");
             }
         }
         else
@@ -301,7 +301,7 @@ internal static class EvaluationCommands
             foreach (var r in lb.Rows)
             {
                 var c = r.Counts;
-                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r.PassAtK.Epr),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {Pct(r.DefinitionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7}");
+                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {Pct(r.DefinitionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7}");
             }
         }
         Console.WriteLine("inc = inconclusive (all instances clean, cap reached before the false-fix bound), err = infrastructure error after every retry or failed agent run; neither is ever a fix");

@@ -33,9 +33,9 @@ public static class LeaderboardView
         row.Model,
         [
             new("passAtK.crr", $"CRR pass@{k}", row.PassAtK.Crr),
-            new("passAtK.epr", $"EPR pass@{k}", judged ? row.PassAtK.Epr : null),
+            new("passAtK.epr", $"EPR pass@{k}", judged && row.EprMeasured ? row.PassAtK.Epr : null),
             new("crr", "CRR", row.Crr),
-            new("epr", "EPR", judged ? row.Epr : null),
+            new("epr", "EPR", judged && row.EprMeasured ? row.Epr : null),
             new("fileIou", "File IoU", row.FileIou),
             new("functionIou", "Func IoU", row.FunctionIou),
             new("definitionIou", "Def IoU", row.DefinitionIou),

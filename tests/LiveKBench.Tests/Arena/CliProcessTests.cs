@@ -42,12 +42,76 @@ public sealed class CliProcessTests : IDisposable
     {
         var ws = _tmp["ws"];
         Assert.Equal(2, (await KbenchCli.RunAsync("no-such-command")).ExitCode);
+        Assert.Equal(2, (await KbenchCli.RunAsync()).ExitCode);
         Assert.Equal(2, (await KbenchCli.RunAsync("bugs", "list", "--workspace", _tmp["not-initialized"])).ExitCode);
         Assert.Equal(0, (await KbenchCli.RunAsync("init", "--workspace", ws)).ExitCode);
         var missing = await KbenchCli.RunAsync("bugs", "import", _tmp["nothing"], "--workspace", ws);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("no such file or folder", missing.StandardError);
         Assert.Equal(1, (await KbenchCli.RunAsync("bugs", "show", "nope", "--workspace", ws)).ExitCode);
+    }
+
+    [Fact]
+    public async Task Bare_kbench_and_a_group_without_subcommand_print_help_on_stderr_and_exit_2()
+    {
+        var bare = await KbenchCli.RunAsync();
+        Assert.Equal(2, bare.ExitCode);
+        Assert.Equal("", bare.StandardOutput);
+        Assert.Contains("kbench [command] [options]", bare.StandardError);
+        Assert.Contains("leaderboard", bare.StandardError); // the command list
+        Assert.DoesNotContain("Required command was not provided", bare.StandardError);
+        var group = await KbenchCli.RunAsync("bugs");
+        Assert.Equal(2, group.ExitCode);
+        Assert.Contains("kbench bugs [command] [options]", group.StandardError);
+        var help = await KbenchCli.RunAsync("--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("0 success, 1 the work failed or something was not found, 2 bad usage, 130 stopped by Ctrl-C", help.StandardOutput);
+    }
+
+    [Fact]
+    public async Task A_mistyped_command_or_option_gets_a_did_you_mean_suggestion_and_exit_2()
+    {
+        var cmd = await KbenchCli.RunAsync("leaderbord");
+        Assert.Equal(2, cmd.ExitCode);
+        Assert.Equal("", cmd.StandardOutput);
+        Assert.Contains("kbench: Unrecognized command or argument 'leaderbord'.", cmd.StandardError);
+        Assert.Contains("'leaderbord' was not matched. Did you mean one of the following?\nleaderboard\n", cmd.StandardError.Replace("\r\n", "\n"));
+        var sub = await KbenchCli.RunAsync("runs", "shwo", "1");
+        Assert.Equal(2, sub.ExitCode);
+        Assert.Contains("Did you mean one of the following?\nshow\n", sub.StandardError.Replace("\r\n", "\n"));
+    }
+
+    [Fact]
+    public async Task Ctrl_c_exits_130()
+    {
+        var ws = _tmp["ws"];
+        Assert.Equal(0, (await KbenchCli.RunAsync("init", "--workspace", ws)).ExitCode);
+        // env --default-signal=INT: a test host started with SIGINT ignored (a background job of a non-interactive shell)
+        // would pass the ignore on, and .NET keeps an inherited ignore.
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", KbenchCli.Dll, "--workspace", ws, "serve", "--listen", "http://127.0.0.1:0" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            using var startup = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            startup.CancelAfter(TimeSpan.FromMinutes(2)); // a bound for a broken start, not a timing assertion
+            var line = await p.StandardOutput.ReadLineAsync(startup.Token);
+            Assert.True(line?.StartsWith("serving ", StringComparison.Ordinal) == true, $"{line}\n{(p.HasExited ? await stderr : "")}");
+            Assert.Equal(0, Posix.Kill(p.Id, 2)); // SIGINT, as Ctrl-C sends it
+            await p.WaitForExitAsync(startup.Token);
+        }
+        finally
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+            }
+        }
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}: {await stderr}");
     }
 
     [Fact]

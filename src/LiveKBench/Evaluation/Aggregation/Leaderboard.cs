@@ -48,7 +48,8 @@ public enum RunOutcome
 /// <param name="FileIou">File IoU when the localization evaluation succeeded, else 0.</param>
 /// <param name="FunctionIou">Function IoU when the localization evaluation succeeded; NaN (not measured) when it succeeded but the developer fix touches no function; 0 when there is no successful evaluation (no patch, patch not analysable).</param>
 /// <param name="DefinitionIou">Definition IoU when the localization evaluation succeeded and measured it; NaN (not measured) when it succeeded without measuring it; 0 when there is no successful evaluation.</param>
-public sealed record RunScore(int RunId, int AgentConfigurationId, string BugId, int Batch, int RunIndex, RunOutcome Outcome, double Crr, double Epr, double FileIou, double FunctionIou, double DefinitionIou = double.NaN);
+/// <param name="Judged">True when the judge defining EPR has a finished evaluation of the run. A configuration none of whose runs on the bug set is judged has EPR not measured (<see cref="LeaderboardRow.EprMeasured"/>).</param>
+public sealed record RunScore(int RunId, int AgentConfigurationId, string BugId, int Batch, int RunIndex, RunOutcome Outcome, double Crr, double Epr, double FileIou, double FunctionIou, double DefinitionIou = double.NaN, bool Judged = true);
 
 /// <summary>An agent configuration as shown on the leaderboard.</summary>
 /// <param name="Id">AgentConfiguration.Id.</param>
@@ -122,6 +123,7 @@ public sealed record RunCounts(int Runs, int Resolved, int NotResolved, int Inco
 /// <param name="Outcomes">Runs by outcome (bootError and error separately).</param>
 /// <param name="FunctionIouBugs">Bugs in the function IoU mean: those with a run where it is measured (the developer fix touches a function), plus bugs without runs (scored 0).</param>
 /// <param name="DefinitionIouBugs">Bugs in the definition IoU mean, likewise.</param>
+/// <param name="EprMeasured">False when the judge defining EPR finished no evaluation of this configuration's runs on the bug set: its EPR values are then 0 by construction and shown as not measured (null in JSON, empty in CSV, – in the table).</param>
 public sealed record LeaderboardRow(
     string AgentConfig,
     string Model,
@@ -137,7 +139,8 @@ public sealed record LeaderboardRow(
     IReadOnlyList<IncompleteBug> IncompleteBugs,
     OutcomeCounts Outcomes,
     int FunctionIouBugs,
-    int DefinitionIouBugs)
+    int DefinitionIouBugs,
+    [property: JsonIgnore] bool EprMeasured = true)
 {
     /// <summary>Runs by final outcome; the fields sum to <see cref="Runs"/> (JSON <c>counts</c>).</summary>
     public RunCounts Counts => RunCounts.From(Runs, Outcomes);
@@ -164,16 +167,19 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
 
     /// <summary>
     /// The result as indented JSON (<c>{"dataset","k","judge","bugs","replicates","seed","rows":[...]}</c>). When no judge
-    /// ran (<see cref="Judge"/> null) every <c>epr</c> (row, <c>passAtK</c>, <c>meanAtK</c>) is null: not measured, not 0.
+    /// ran (<see cref="Judge"/> null) every <c>epr</c> (row, <c>passAtK</c>, <c>meanAtK</c>) is null: not measured, not 0;
+    /// likewise in a row whose configuration the judge evaluated on no run (<see cref="LeaderboardRow.EprMeasured"/>).
     /// </summary>
     public string ToJson()
     {
         var node = JsonSerializer.SerializeToNode(this, JsonOptions)!;
-        if (Judge is null)
+        var rows = node["rows"]!.AsArray();
+        for (var i = 0; i < rows.Count; i++)
         {
-            foreach (var row in node["rows"]!.AsArray())
+            if (Judge is null || !Rows[i].EprMeasured)
             {
-                row!["epr"] = null;
+                var row = rows[i]!;
+                row["epr"] = null;
                 row["passAtK"]!["epr"] = null;
                 row["meanAtK"]!["epr"] = null;
             }
@@ -200,7 +206,7 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
             sb.Append(Csv(r.AgentConfig)).Append(',').Append(Csv(r.Model)).Append(',').Append(r.Bugs).Append(',').Append(r.Runs);
             foreach (var set in new[] { new MetricSet(r.Crr, r.Epr, r.FileIou, r.FunctionIou, r.DefinitionIou), r.PassAtK, r.MeanAtK })
             {
-                foreach (var ci in new[] { set.Crr, Judge is null ? null : set.Epr, set.FileIou, set.FunctionIou, set.DefinitionIou })
+                foreach (var ci in new[] { set.Crr, Judge is null || !r.EprMeasured ? null : set.Epr, set.FileIou, set.FunctionIou, set.DefinitionIou })
                 {
                     sb.Append(ci is null ? ",,," : $",{ci.Mean:R},{ci.CiLow:R},{ci.CiHigh:R}");
                 }
@@ -331,7 +337,7 @@ public static class Leaderboard
     }
 
     /// <summary>What a cell-based query reads inside its transaction.</summary>
-    private sealed record CellSnapshot(string? DatasetName, string? JudgeName, List<ConfigInfo> Configs, LeaderboardCells.ScanResult Scan);
+    private sealed record CellSnapshot(string? DatasetName, int? JudgeId, string? JudgeName, List<ConfigInfo> Configs, LeaderboardCells.ScanResult Scan);
 
     private static CellSnapshot ReadCellSnapshot(KBenchDbContext db, Microsoft.Data.Sqlite.SqliteConnection conn, LeaderboardOptions options)
     {
@@ -360,7 +366,7 @@ public static class Leaderboard
             }
             scan.UseJudge(judgeId);
         }
-        return new CellSnapshot(datasetName, judgeName, configs, scan);
+        return new CellSnapshot(datasetName, judgeId, judgeName, configs, scan);
     }
 
     private static LeaderboardResult ComputeFromCells(CellSnapshot snap, LeaderboardOptions options)
@@ -385,7 +391,8 @@ public static class Leaderboard
                     incomplete.Add(new IncompleteBug(bugs[b], cv.Runs[b]));
                 }
             }
-            rows[r] = BuildRow(snap.Configs[ranked[r]], cv.Values, bugs.Length, incomplete, cv.Counts, cv.TotalRuns, options.Replicates, indices, options.Seed);
+            var judged = snap.JudgeId is { } j && cv.JudgeDone.GetValueOrDefault(j) > 0;
+            rows[r] = BuildRow(snap.Configs[ranked[r]], cv.Values, bugs.Length, incomplete, cv.Counts, cv.TotalRuns, options.Replicates, indices, options.Seed, judged);
         });
         System.Buffers.ArrayPool<int>.Shared.Return(indices);
         return new LeaderboardResult(snap.DatasetName, k, snap.JudgeName, bugs.Length, options.Replicates, options.Seed, Rank(rows));
@@ -449,7 +456,8 @@ public static class Leaderboard
         Parallel.For(0, configs.Count, ci =>
         {
             var values = PerBugValues(runsBy[ci], orderedBugs, k, out var incomplete, out var counts, out var totalRuns);
-            rows[ci] = BuildRow(configs[ci], values, orderedBugs.Length, incomplete, counts, totalRuns, replicates, indices, seed);
+            var judged = runsBy[ci].Any(list => list?.Exists(r => r.Judged) == true);
+            rows[ci] = BuildRow(configs[ci], values, orderedBugs.Length, incomplete, counts, totalRuns, replicates, indices, seed, judged);
         });
         return new LeaderboardResult(datasetName, k, judgeName, orderedBugs.Length, replicates, seed, Rank(rows));
     }
@@ -465,7 +473,7 @@ public static class Leaderboard
         return c != 0 ? c : a.RunId.CompareTo(b.RunId);
     };
 
-    private static LeaderboardRow BuildRow(ConfigInfo config, double[] values, int bugs, List<IncompleteBug> incomplete, int[] counts, int totalRuns, int replicates, int[] indices, ulong seed)
+    private static LeaderboardRow BuildRow(ConfigInfo config, double[] values, int bugs, List<IncompleteBug> incomplete, int[] counts, int totalRuns, int replicates, int[] indices, ulong seed, bool eprMeasured)
     {
         // Nullable IoU metrics: mean and CI over the bugs where they are measured (their own resample of those bugs).
         var function = MeasuredMeans(values, bugs, [3, 7, 11], replicates, seed, out var functionBugs);
@@ -502,7 +510,8 @@ public static class Leaderboard
                 counts[(int)RunOutcome.AgentError],
                 counts[(int)RunOutcome.Inconclusive]),
             functionBugs,
-            definitionBugs);
+            definitionBugs,
+            eprMeasured);
     }
 
     /// <summary>
@@ -727,19 +736,21 @@ public static class Leaderboard
             }
         }
 
-        // 3. Equivalent verdicts of the chosen judge.
+        // 3. Finished evaluations of the chosen judge, and which found the run equivalent.
+        var judged = new bool[maxId + 1];
         var equivalent = new bool[maxId + 1];
         if (judgeId is not null)
         {
             var jid = judge.Col(nameof(JudgeEvaluation.AgentRunId));
-            using var cmd = Command(conn, $"SELECT {jid} FROM \"{judge.Name}\" WHERE {judge.Col(nameof(JudgeEvaluation.JudgeConfigurationId))} = $judge AND {judge.Col(nameof(JudgeEvaluation.Status))} = $done AND {judge.Col(nameof(JudgeEvaluation.Outcome))} = $equivalent " + string.Format(CultureInfo.InvariantCulture, runIdsInDataset, jid), datasetId, judgeId);
+            using var cmd = Command(conn, $"SELECT {jid}, CASE WHEN {judge.Col(nameof(JudgeEvaluation.Outcome))} = $equivalent THEN 1 ELSE 0 END FROM \"{judge.Name}\" WHERE {judge.Col(nameof(JudgeEvaluation.JudgeConfigurationId))} = $judge AND {judge.Col(nameof(JudgeEvaluation.Status))} = $done " + string.Format(CultureInfo.InvariantCulture, runIdsInDataset, jid), datasetId, judgeId);
             using var reader = cmd.ExecuteReader();
             while (reader.Read())
             {
                 var id = reader.GetInt32(0);
                 if (id <= maxId)
                 {
-                    equivalent[id] = true;
+                    judged[id] = true;
+                    equivalent[id] = reader.GetInt32(1) == 1;
                 }
             }
         }
@@ -767,7 +778,7 @@ public static class Leaderboard
         {
             var o = r.Failed ? RunOutcome.AgentError : (RunOutcome)outcome[r.Id];
             var crr = o == RunOutcome.Resolved ? 1.0 : 0.0;
-            result.Add(new RunScore(r.Id, r.Config, r.Bug, r.Batch, r.Index, o, crr, crr > 0 && equivalent[r.Id] ? 1.0 : 0.0, fileIou[r.Id], functionIou[r.Id], definitionIou[r.Id]));
+            result.Add(new RunScore(r.Id, r.Config, r.Bug, r.Batch, r.Index, o, crr, crr > 0 && equivalent[r.Id] ? 1.0 : 0.0, fileIou[r.Id], functionIou[r.Id], definitionIou[r.Id], judged[r.Id]));
         }
         return result;
     }

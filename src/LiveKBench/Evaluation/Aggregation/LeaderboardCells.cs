@@ -430,6 +430,9 @@ internal static class LeaderboardCells
         /// <summary>When no judge was named: per judge id its three EPR values (mean, pass@k, mean@k) per bug, [bug × 3] (rented); only judges with an equivalent resolved run.</summary>
         public Dictionary<int, double[]>? EprByJudge { get; set; }
 
+        /// <summary>Finished judge evaluations of this configuration's runs on the bug set, per judge configuration id.</summary>
+        public Dictionary<int, long> JudgeDone { get; } = [];
+
         /// <summary>Bugs the arrays hold.</summary>
         public int Capacity { get; set; }
     }
@@ -563,6 +566,7 @@ internal static class LeaderboardCells
                     var n = Values(data, k, judgeId, cv.Values.AsSpan(bi * Leaderboard.Columns, Leaderboard.Columns), cv.Counts, ref scratch, judgeId is null ? (cv, bi) : null);
                     cv.Runs[bi] = n;
                     cv.TotalRuns += n;
+                    AddJudgeCounts(data, cv.JudgeDone);
                 }
                 if (rc != SQLitePCL.raw.SQLITE_DONE)
                 {
