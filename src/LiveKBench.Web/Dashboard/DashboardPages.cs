@@ -70,7 +70,7 @@ public sealed class DashboardPages(Workspace ws, DashboardLinks links)
         var rows = lb.Rows.Select(r => LeaderboardView.Map(r, lb.K, cost.GetValueOrDefault(r.AgentConfig), lb.Judge is not null)).ToList();
         var sb = new StringBuilder();
         sb.Append(LeaderboardForm(db, q, lb));
-        sb.Append(CultureInfo.InvariantCulture, $"""<p class="summary" id="lb-summary" data-bugs="{lb.Bugs}" data-k="{lb.K}">dataset <b>{E(lb.Dataset ?? "(every bug with a run)")}</b> · {lb.Bugs} bugs · k = {lb.K} · judge <b>{E(lb.Judge ?? "(none: EPR is 0)")}</b>{(q.HasWindow ? $" · fixed {E(q.FixedFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "…")} to {E(q.FixedTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "…")}" : "")} · values in %, 95 % bootstrap CI ({lb.Replicates} replicates)</p>""");
+        sb.Append(CultureInfo.InvariantCulture, $"""<p class="summary" id="lb-summary" data-bugs="{lb.Bugs}" data-k="{lb.K}">dataset <b>{E(lb.Dataset ?? "(every bug with a run)")}</b> · {lb.Bugs} bugs · k = {lb.K} · judge <b>{E(lb.Judge ?? "(none: EPR not measured)")}</b>{(q.HasWindow ? $" · fixed {E(q.FixedFrom?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "…")} to {E(q.FixedTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "…")}" : "")} · values in %, 95 % bootstrap CI ({lb.Replicates} replicates)</p>""");
         if (rows.Count == 0)
         {
             sb.Append("<p class=\"empty\">No agent runs for these parameters.</p>");

@@ -48,6 +48,98 @@ public sealed class BugImportTests : IDisposable
         Assert.Null(cap.Extid);
     }
 
+    private string CopyBundle(string caseName, string to)
+    {
+        var dst = _tmp[to];
+        Directory.CreateDirectory(dst);
+        foreach (var f in Directory.GetFiles(SharedData.Path("realbugs", caseName)))
+        {
+            File.Copy(f, Path.Combine(dst, Path.GetFileName(f)));
+        }
+        return dst;
+    }
+
+    [Fact]
+    public void A_bundle_crash_report_is_its_own_crash_cut_from_the_buggy_console()
+    {
+        var unix = RealBugs().Single(d => d.BundleKey == "unix_shutdown");
+        var report = unix.CrashReport;
+        Assert.NotNull(report);
+        // The report section of the console as syzkaller's pkg/report extracts it (the oops and its call trace, with the
+        // kernel lines just before it), not the whole boot log.
+        Assert.Contains("BUG: kernel NULL pointer dereference, address: 0000000000000000", report);
+        Assert.Contains("Call Trace:", report);
+        Assert.Contains("unix_shutdown", report);
+        Assert.DoesNotContain("SeaBIOS", report);
+        Assert.True(report.Length < File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "console-buggy.txt")).Length);
+    }
+
+    [Fact]
+    public void A_bundle_whose_console_shows_no_crash_or_another_crash_gets_no_crash_report()
+    {
+        // The fixed kernel's console: no crash at all.
+        var clean = CopyBundle("unix_shutdown", "clean");
+        File.Copy(SharedData.Path("realbugs", "unix_shutdown", "console-fixed.txt"), Path.Combine(clean, "console-buggy.txt"), overwrite: true);
+        Assert.Null(BugBundleReader.Read(clean, DateTime.UtcNow).CrashReport);
+
+        // Another bug's crash (add_del_if) is not this bug's report.
+        var other = CopyBundle("unix_shutdown", "other");
+        File.Copy(SharedData.Path("realbugs", "bridge_add_del_if", "console-buggy.txt"), Path.Combine(other, "console-buggy.txt"), overwrite: true);
+        Assert.Null(BugBundleReader.Read(other, DateTime.UtcNow).CrashReport);
+    }
+
+    [Fact]
+    public void A_bundle_report_file_and_subsystems_are_taken_as_given()
+    {
+        var dir = CopyBundle("unix_shutdown", "named");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "bug.json")))!.AsObject();
+        json["report"] = "report.txt";
+        json["subsystems"] = new System.Text.Json.Nodes.JsonArray("net", "af_unix", "net");
+        File.WriteAllText(Path.Combine(dir, "bug.json"), json.ToJsonString());
+        File.WriteAllText(Path.Combine(dir, "report.txt"), "syzbot's own report text\n");
+        var doc = BugBundleReader.Read(dir, DateTime.UtcNow);
+        Assert.Equal("syzbot's own report text\n", doc.CrashReport);
+        Assert.Equal(["net", "af_unix"], doc.Subsystems);
+
+        // One "subsystem" string; a report file outside the bundle is refused like every other bundle file.
+        json.Remove("subsystems");
+        json["subsystem"] = "net/unix";
+        json["report"] = "../report.txt";
+        File.WriteAllText(Path.Combine(dir, "bug.json"), json.ToJsonString());
+        var ex = Assert.Throws<BugImportException>(() => BugBundleReader.Read(dir, DateTime.UtcNow));
+        Assert.Contains("must stay inside the bundle folder", ex.Message);
+        json.Remove("report");
+        File.WriteAllText(Path.Combine(dir, "bug.json"), json.ToJsonString());
+        Assert.Equal(["net/unix"], BugBundleReader.Read(dir, DateTime.UtcNow).Subsystems);
+    }
+
+    /// <summary>The repository's real-bug dataset (data/linux-6.1): every case is a complete bundle on the one shared config.</summary>
+    [Fact]
+    public void Linux61_dataset_cases_are_complete_bundles_on_one_config()
+    {
+        var root = Path.Combine(SharedData.RepoRoot, "data", "linux-6.1");
+        var shared = File.ReadAllText(Path.Combine(root, "config.fragment"));
+        var docs = BugImport.ReadInput(root, DateTime.UtcNow);
+        Assert.NotEmpty(docs);
+        Assert.Equal(docs.Count, docs.Select(d => d.Id).Distinct().Count());
+        foreach (var d in docs)
+        {
+            var dir = Path.Combine(root, d.BundleKey!);
+            Assert.Equal(shared, d.ConfigFragment);
+            Assert.NotNull(d.Extid);
+            Assert.Equal(ReproducerKind.C, Assert.Single(d.Reproducers).Kind);
+            Assert.False(string.IsNullOrWhiteSpace(d.DeveloperPatch?.Patch), d.BundleKey);
+            Assert.NotEmpty(d.Subsystems);
+            // The buggy console holds the bug's own crash (which becomes the agents' crash report); the fixed one none.
+            Assert.False(string.IsNullOrEmpty(d.CrashReport), $"{d.BundleKey}: no own crash in console-buggy.txt");
+            Assert.Null(LiveKBench.Kernel.CrashReports.CrashReportParser.ParseFile(Path.Combine(dir, "console-fixed.txt")));
+            foreach (var f in new[] { "repro.c", "fix.patch", "notes.md", "upstream-fix.txt" })
+            {
+                Assert.True(File.Exists(Path.Combine(dir, f)), $"{d.BundleKey}: {f} missing");
+            }
+        }
+    }
+
     [Fact]
     public void Importing_twice_changes_nothing()
     {

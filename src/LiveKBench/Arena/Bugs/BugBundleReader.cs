@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using LiveKBench.Arena.Store;
 using LiveKBench.Infrastructure;
+using LiveKBench.Kernel.CrashReports;
 
 namespace LiveKBench.Arena.Bugs;
 
@@ -146,6 +148,8 @@ public static class BugBundleReader
             };
         }
 
+        var crashTitle = Str(root, "crashTitle", bugJsonPath) ?? title;
+        var altTitles = AltTitles.Collect(crashTitle, [title], null, StrArray(root, "altTitles", bugJsonPath));
         return new BugDocument
         {
             Id = id,
@@ -156,8 +160,10 @@ public static class BugBundleReader
             Source = BugSource.Bundle,
             BundleKey = key,
             Link = syzbot is { } s3 ? Str(s3, "link", bugJsonPath, "syzbot.") : null,
-            CrashTitle = Str(root, "crashTitle", bugJsonPath) ?? title,
-            AltTitles = AltTitles.Collect(Str(root, "crashTitle", bugJsonPath) ?? title, [title], null, StrArray(root, "altTitles", bugJsonPath)),
+            CrashTitle = crashTitle,
+            AltTitles = altTitles,
+            CrashReport = CrashReportOf(root, folder, bugJsonPath, crashTitle, altTitles),
+            Subsystems = SubsystemsOf(root, bugJsonPath),
             KernelSourceGit = kernel is { } k1 ? Str(k1, "source", bugJsonPath, "kernel.") : null,
             KernelBase = kernel is { } k2 ? KernelBase(k2, bugJsonPath) : null,
             KernelConfig = full,
@@ -170,6 +176,42 @@ public static class BugBundleReader
             Reproducers = reproducers,
             DeveloperPatch = developerPatch,
         };
+    }
+
+    /// <summary>
+    /// The bug's crash report text, what an agent is given as the report: the file named by <c>"report"</c> as is, or else
+    /// the first crash report in the console named by <c>"observed": {"buggyConsole"}</c>, cut out by the crash-report
+    /// parser, when that crash is the bug's own (title or alt-title overlap, as syzbot merges); otherwise null.
+    /// </summary>
+    /// <exception cref="BugImportException">A named file is missing, outside the bundle, a link, or too large.</exception>
+    private static string? CrashReportOf(JsonElement root, string folder, string bugJsonPath, string crashTitle, IEnumerable<string> altTitles)
+    {
+        if (Str(root, "report", bugJsonPath) is { } reportFile)
+        {
+            return ReadNamed(folder, reportFile, bugJsonPath, InputLimits.CrashReportBytes);
+        }
+        if (Obj(root, "observed", bugJsonPath) is not { } observed || Str(observed, "buggyConsole", bugJsonPath, "observed.") is not { } consoleFile)
+        {
+            return null;
+        }
+        var console = ReadNamed(folder, consoleFile, bugJsonPath, InputLimits.ConsoleLogBytes);
+        var report = CrashReportParser.Parse(Encoding.UTF8.GetBytes(console));
+        if (report is null || !CrashReportParser.IsSameCrash(report, crashTitle, altTitles))
+        {
+            return null;
+        }
+        var text = report.Text.Length > InputLimits.CrashReportBytes ? report.Text[..(int)InputLimits.CrashReportBytes] : report.Text;
+        return text.TrimEnd() + "\n";
+    }
+
+    /// <summary>Subsystems from <c>"subsystems"</c> (array of strings) or <c>"subsystem"</c> (one string); empty when neither.</summary>
+    private static List<string> SubsystemsOf(JsonElement root, string bugJsonPath)
+    {
+        if (StrArray(root, "subsystems", bugJsonPath) is { Count: > 0 } many)
+        {
+            return [.. many.Where(x => x.Length > 0).Distinct(StringComparer.Ordinal)];
+        }
+        return Str(root, "subsystem", bugJsonPath) is { Length: > 0 } one ? [one] : [];
     }
 
     /// <summary>The architecture named on a kernel config's header line (<c># Linux/x86_64 6.1.192 Kernel Configuration</c>), or null.</summary>
