@@ -254,7 +254,7 @@ public sealed class AgentRunner(Workspace workspace)
             IChatClient? client = null;
             try
             {
-                var agent = cfg.Agent == "npm-cli" ? new NpmCliAgent(workspace.Root, modelCfg!) : AgentHarness.Create(cfg, () =>
+                var agent = AgentConfigFile.ProxiedKinds.Contains(cfg.Agent) ? new NpmCliAgent(workspace.Root, modelCfg!) : AgentHarness.Create(cfg, () =>
                 {
                     client = (options.ChatClientFactory ?? AgentRunOptions.DefaultChatClient)(modelCfg!);
                     return new KbenchAgent(client, modelCfg!);
