@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using LiveKBench.Agents;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
+using LiveKBench.Evaluation.Aggregation;
 using LiveKBench.Infrastructure;
 using LiveKBench.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -302,6 +303,16 @@ public sealed class NpmCliAgentTests
         var run = db.AgentRuns.Single();
         Assert.Equal(ExitReason.Normal, run.ExitReason);
         Assert.Equal(patch, db.Patches.Single(p => p.Id == run.PatchId).Content);
+        // On the leaderboard with its cost per run (both the cell-based query and the reference computation).
+        foreach (var board in new[] { Leaderboard.Query(db, new LeaderboardOptions()), Leaderboard.QueryFromRuns(db, new LeaderboardOptions()) })
+        {
+            var row = Assert.Single(board.Rows);
+            Assert.Equal(agent, row.AgentConfig);
+            Assert.Equal(1, row.Runs);
+            Assert.Equal(1, row.CostRuns);
+            Assert.Equal(3 * (100 * 1 + 20 * 2) / 1e6, row.CostPerRunUsd!.Value, 9);
+            Assert.Equal(3 * (100 * 1 + 20 * 2) / 1e6, JsonNode.Parse(board.ToJson())!["rows"]![0]!["costPerRunUsd"]!.GetValue<double>(), 9);
+        }
     }
 
     /// <summary>Runs <paramref name="agent"/> with <c>maxSteps: 1</c> against a stand-in that edits at once: the second
