@@ -120,6 +120,35 @@ public sealed class NpmCliAgent(string workspaceRoot, ModelConfig model, HttpMes
         return [.. program.Concat(cfg.Arguments).Select(a => Fill(a, model).Replace("{tree}", tree, StringComparison.Ordinal).Replace("{prompt}", prompt, StringComparison.Ordinal))];
     }
 
+    /// <summary>
+    /// Checks that the program of an npm-cli or cli configuration is installed and returns its read-only sandbox binds:
+    /// the npm package at <see cref="NpmAgentInstaller.SandboxInstallDir"/>, or each of a cli agent's
+    /// <see cref="AgentConfigFile.Binds"/> at its own path. The agent runner calls it before creating any run.
+    /// </summary>
+    /// <exception cref="AgentConfigException">The npm package is not installed, or a folder to bind does not exist.</exception>
+    public static List<SandboxBind> InstalledBinds(string workspaceRoot, AgentConfigFile cfg)
+    {
+        var binds = new List<SandboxBind>();
+        if (cfg.Agent == "npm-cli")
+        {
+            var prefix = NpmAgentInstaller.Prefix(workspaceRoot, cfg.Name);
+            if (!File.Exists(NpmAgentInstaller.Script(prefix, cfg.Npm!)))
+            {
+                throw new AgentConfigException($"{cfg.Npm!.Package}@{cfg.Npm.Version} is not installed; run: kbench agent install {cfg.Name}");
+            }
+            binds.Add(new SandboxBind(prefix, NpmAgentInstaller.SandboxInstallDir, ReadOnly: true));
+        }
+        foreach (var b in cfg.Binds)
+        {
+            if (!Directory.Exists(b))
+            {
+                throw new AgentConfigException($"agent configuration {cfg.Name}: {b} does not exist (install the agent's program there first; see the comment at the top of the configuration)");
+            }
+            binds.Add(new SandboxBind(b.TrimEnd('/'), b.TrimEnd('/'), ReadOnly: true));
+        }
+        return binds;
+    }
+
     /// <summary>Replaces the placeholders of the configuration's prompt template with the task.</summary>
     public static string Prompt(AgentContext context)
     {
@@ -139,24 +168,7 @@ public sealed class NpmCliAgent(string workspaceRoot, ModelConfig model, HttpMes
     {
         var sw = Stopwatch.StartNew();
         var cfg = context.Config;
-        var prefix = NpmAgentInstaller.Prefix(workspaceRoot, cfg.Name);
-        var binds = new List<SandboxBind>();
-        if (cfg.Agent == "npm-cli")
-        {
-            if (!File.Exists(NpmAgentInstaller.Script(prefix, cfg.Npm!)))
-            {
-                throw new AgentConfigException($"{cfg.Npm!.Package}@{cfg.Npm.Version} is not installed; run: kbench agent install {cfg.Name}");
-            }
-            binds.Add(new SandboxBind(prefix, NpmAgentInstaller.SandboxInstallDir, ReadOnly: true));
-        }
-        foreach (var b in cfg.Binds)
-        {
-            if (!Directory.Exists(b))
-            {
-                throw new AgentConfigException($"agent configuration {cfg.Name}: {b} does not exist (install the agent's program there first; see the configuration)");
-            }
-            binds.Add(new SandboxBind(b.TrimEnd('/'), b.TrimEnd('/'), ReadOnly: true));
-        }
+        var binds = InstalledBinds(workspaceRoot, cfg);
         var layout = context.Layout;
         var home = Path.Combine(layout.Root, "home");
         Directory.CreateDirectory(home);

@@ -1,4 +1,6 @@
 using LiveKBench.Agents;
+using LiveKBench.Arena.Store;
+using LiveKBench.Infrastructure;
 using LiveKBench.Tests.Support;
 
 namespace LiveKBench.Tests.Agents;
@@ -113,5 +115,20 @@ public sealed class NpmCliAgentCommandLineTests
         Assert.Equal(["node", "/opt/kenv-agent/node_modules/@mariozechner/pi-coding-agent/dist/cli.js", "--print", "--no-session", "--provider", "kbench", "--model", "gpt-x", Prompt],
             NpmCliAgent.ProgramCommand(Shipped("pi"), Prompt, "gpt-x", Tree));
         Assert.Equal("0.15.10", Shipped("qwen").Npm!.Version);
+    }
+
+    [Theory]
+    [InlineData("mini-swe-agent", "/opt/kbench-agents/mini-swe-agent does not exist")]
+    [InlineData("qwen", "@qwen-code/qwen-code@0.15.10 is not installed; run: kbench agent install qwen")]
+    public async Task AnAgentWhoseProgramIsNotInstalledIsRefusedBeforeAnyRunIsCreated(string name, string message)
+    {
+        Assert.False(Directory.Exists("/opt/kbench-agents/mini-swe-agent"), "this test expects mini-SWE-agent not to be installed");
+        using var dir = new TempDir();
+        var ws = Workspace.Init(dir["ws"]);
+        File.WriteAllText(Path.Combine(ws.ConfigsDir, "models", "gpt.yaml"), "baseUrl: http://127.0.0.1:9/v1\nmodel: m\n");
+        var ex = await Assert.ThrowsAsync<AgentConfigException>(() => new AgentRunner(ws).RunAsync(name, ["no-such-bug"], new AgentRunOptions { Trees = new DirectoryTreeProvider(dir.Path) }, TestContext.Current.CancellationToken));
+        Assert.Contains(message, ex.Message);
+        using var db = ws.OpenStore();
+        Assert.Empty(db.AgentRuns);
     }
 }
