@@ -18,7 +18,7 @@ internal static class AgentCommands
 
     private static Command Install()
     {
-        var name = new Argument<string>("name") { Description = "npm-cli agent configuration (configs/agents/NAME.yaml or a shipped one: pi)" };
+        var name = new Argument<string>("name") { Description = "npm-cli agent configuration (configs/agents/NAME.yaml or a shipped one: pi, qwen)" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds npm may take", DefaultValueFactory = _ => 900 };
         var cmd = new Command("install", "Install the pinned npm package of an npm-cli agent into WORKSPACE/tools/npm/NAME (npm install; output in install.log)");
         cmd.Arguments.Add(name);

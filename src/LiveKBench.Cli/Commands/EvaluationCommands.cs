@@ -237,7 +237,7 @@ internal static class EvaluationCommands
         var csv = new Option<bool>("--csv") { Description = "Print CSV" };
         cmd.Options.Add(json);
         cmd.Options.Add(csv);
-        var wide = new Option<bool>("--wide") { Description = "Every column (model, CRR pass@k, boot errors, pending, agent errors); the default table fits 120 columns" };
+        var wide = new Option<bool>("--wide") { Description = "Every column (model, CRR pass@k, boot errors, pending, agent errors, cost per run); the default table fits 120 columns" };
         cmd.Options.Add(wide);
         cmd.SetAction(parse =>
         {
@@ -297,14 +297,19 @@ internal static class EvaluationCommands
         }
         else
         {
-            Console.WriteLine($"{"configuration",-28} {"model",-20} {"runs",5} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"CRR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"def IoU %",-20} {"<k runs",7} {"resolved",8} {"notRes",6} {"inconcl",7} {"boot",4} {"compile",7} {"error",5} {"pending",7}");
+            Console.WriteLine($"{"configuration",-28} {"model",-20} {"runs",5} {"CRR %",-20} {"EPR pass@" + lb.K + " %",-20} {"CRR pass@" + lb.K + " %",-20} {"file IoU %",-20} {"func IoU %",-20} {"def IoU %",-20} {"<k runs",7} {"resolved",8} {"notRes",6} {"inconcl",7} {"boot",4} {"compile",7} {"error",5} {"pending",7} {"$/run",9}");
             foreach (var r in lb.Rows)
             {
                 var c = r.Counts;
-                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {Pct(r.DefinitionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7}");
+                Console.WriteLine($"{Trunc(r.AgentConfig, 28),-28} {Trunc(r.Model, 20),-20} {r.Runs,5} {Pct(r.Crr),-20} {Epr(r),-20} {Pct(r.PassAtK.Crr),-20} {Pct(r.FileIou),-20} {Pct(r.FunctionIou),-20} {Pct(r.DefinitionIou),-20} {r.IncompleteBugs.Count,7} {c.Resolved,8} {c.NotResolved,6} {c.Inconclusive,7} {c.BootError,4} {c.CompilationError,7} {c.Error,5} {c.Pending,7} {Usd(r),9}");
             }
         }
         Console.WriteLine("inc = inconclusive (all instances clean, cap reached before the false-fix bound), err = infrastructure error after every retry or failed agent run; neither is ever a fix");
+        if (!wide && lb.Rows.Any(r => r.CostPerRunUsd > 0))
+        {
+            Console.WriteLine("cost per run (USD, mean over the done runs that recorded a cost): "
+                + string.Join(", ", lb.Rows.Where(r => r.CostPerRunUsd is not null).Select(r => $"{r.AgentConfig} {Usd(r)} ({r.CostRuns} runs)")));
+        }
         foreach (var r in lb.Rows.Where(r => r.FunctionIouBugs < r.Bugs || r.DefinitionIouBugs < r.Bugs))
         {
             Console.WriteLine($"{r.AgentConfig}: function IoU over {r.FunctionIouBugs} of {r.Bugs} bugs, definition IoU over {r.DefinitionIouBugs} (not measured on the others: the developer fix touches no function/definition)");
@@ -315,6 +320,8 @@ internal static class EvaluationCommands
             Console.WriteLine($"{r.AgentConfig}: {r.IncompleteBugs.Count} bugs with fewer than {lb.K} runs (kept; pass@k uses pass@n): {shown}{(r.IncompleteBugs.Count > 10 ? ", …" : "")}");
         }
     }
+
+    private static string Usd(LeaderboardRow r) => r.CostPerRunUsd is { } c ? c.ToString("F4", CultureInfo.InvariantCulture) : "–";
 
     private static string Trunc(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
 

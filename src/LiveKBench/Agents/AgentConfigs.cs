@@ -31,14 +31,21 @@ public sealed class BudgetsSection
 }
 
 /// <summary>
-/// <c>configs/agents/NAME.yaml</c>: <c>name, agent (developer-oracle|empty|kbench-agent|external), model, modelConfig,
+/// <c>configs/agents/NAME.yaml</c>: <c>name, agent (developer-oracle|empty|kbench-agent|external|npm-cli|cli), model, modelConfig,
 /// stateful, oracleMode, description, budgets {maxSteps, maxUsd, maxSeconds, runKernelCalls, commandTimeoutSeconds,
 /// maxObservationChars}, runner (sandbox|container|none), image, command (list), passEnv (list), systemPrompt</c>.
 /// </summary>
 public sealed class AgentConfigFile
 {
     /// <summary>Known agent kinds.</summary>
-    public static readonly IReadOnlyList<string> AgentKinds = ["developer-oracle", "empty", "kbench-agent", "external", "npm-cli"];
+    public static readonly IReadOnlyList<string> AgentKinds = ["developer-oracle", "empty", "kbench-agent", "external", "npm-cli", "cli"];
+
+    /// <summary>The agent kinds run by <see cref="NpmCliAgent"/> behind the model proxy: <c>npm-cli</c> (an npm package
+    /// installed by <c>kbench agent install</c>) and <c>cli</c> (a program the user installed, e.g. with pip).</summary>
+    public static readonly IReadOnlyList<string> ProxiedKinds = ["npm-cli", "cli"];
+
+    /// <summary>Where the host folders of a <c>cli</c> agent (<see cref="Binds"/>) must lie.</summary>
+    public const string BindRoot = "/opt/";
 
     /// <summary>Unique name (defaults to the file name).</summary>
     public string Name { get; set; } = "";
@@ -70,7 +77,9 @@ public sealed class AgentConfigFile
     /// <summary>Container image (runner container).</summary>
     public string? Image { get; set; }
 
-    /// <summary>Command of an external agent (program and arguments, run inside the sandbox with cwd = tree).</summary>
+    /// <summary>Command of an external agent (program and arguments, run inside the sandbox with cwd = tree); for a
+    /// <c>cli</c> agent, the program and its fixed arguments (placeholders as in <see cref="Arguments"/>), followed by
+    /// <see cref="Arguments"/>.</summary>
     public List<string> Command { get; set; } = [];
 
     /// <summary>Host environment variables passed to an external agent (e.g. an API key name). Nothing else leaks.</summary>
@@ -82,19 +91,25 @@ public sealed class AgentConfigFile
     /// <summary>npm-cli agents: the npm package, its pinned version and the script run with node (see <see cref="NpmSection"/>).</summary>
     public NpmSection? Npm { get; set; }
 
-    /// <summary>npm-cli agents: the program's arguments; placeholders <c>{prompt}</c>, <c>{model}</c>, <c>{baseUrl}</c> are replaced.</summary>
+    /// <summary>npm-cli and cli agents: the program's arguments; placeholders <c>{prompt}</c>, <c>{model}</c>, <c>{baseUrl}</c>
+    /// and <c>{tree}</c> (the tree's path, also the working directory) are replaced.</summary>
     public List<string> Arguments { get; set; } = [];
 
-    /// <summary>npm-cli agents: environment of the program (placeholders as in <see cref="Arguments"/>).</summary>
+    /// <summary>npm-cli and cli agents: environment of the program (placeholders as in <see cref="Arguments"/>).</summary>
     public Dictionary<string, string> Environment { get; set; } = [];
 
-    /// <summary>npm-cli agents: files written into the agent's home folder before it starts (relative path → text,
+    /// <summary>npm-cli and cli agents: files written into the agent's home folder before it starts (relative path → text,
     /// placeholders as in <see cref="Arguments"/>), e.g. the program's provider configuration.</summary>
     public Dictionary<string, string> HomeFiles { get; set; } = [];
 
-    /// <summary>npm-cli agents: the task prompt template; placeholders <c>{bugId}</c>, <c>{title}</c>, <c>{crashReport}</c>,
+    /// <summary>npm-cli and cli agents: the task prompt template; placeholders <c>{bugId}</c>, <c>{title}</c>, <c>{crashReport}</c>,
     /// <c>{inputDir}</c>, <c>{tree}</c>, <c>{oracleFiles}</c>.</summary>
     public string? Prompt { get; set; }
+
+    /// <summary>cli agents: host folders holding the program (e.g. a Python virtual environment made with pip), each bound
+    /// read-only at the same path in the sandbox (so scripts' <c>#!</c> lines keep working); each must lie under
+    /// <see cref="BindRoot"/>.</summary>
+    public List<string> Binds { get; set; } = [];
 
     /// <summary>The budgets as a record.</summary>
     public AgentBudget Budget => new(Budgets.MaxSteps, Budgets.MaxUsd, Budgets.MaxSeconds, Budgets.RunKernelCalls);
@@ -160,6 +175,18 @@ public sealed class AgentConfigFile
             || string.IsNullOrWhiteSpace(cfg.Npm.Script) || string.IsNullOrWhiteSpace(cfg.ModelConfig) || string.IsNullOrWhiteSpace(cfg.Prompt)))
         {
             throw new AgentConfigException($"agent configuration {cfg.Name}: an npm-cli agent needs npm.package, npm.version, npm.script, modelConfig and prompt");
+        }
+        if (cfg.Agent == "cli" && (cfg.Command.Count == 0 || string.IsNullOrWhiteSpace(cfg.ModelConfig) || string.IsNullOrWhiteSpace(cfg.Prompt)))
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name}: a cli agent needs command, modelConfig and prompt");
+        }
+        foreach (var b in cfg.Binds)
+        {
+            if (!b.StartsWith(BindRoot, StringComparison.Ordinal) || Path.GetFullPath(b) != b.TrimEnd('/') || b.TrimEnd('/') == NpmAgentInstaller.SandboxInstallDir
+                || b.StartsWith(NpmAgentInstaller.SandboxInstallDir + "/", StringComparison.Ordinal))
+            {
+                throw new AgentConfigException($"agent configuration {cfg.Name}: bind {b} is not a normalized absolute folder under {BindRoot} (other than {NpmAgentInstaller.SandboxInstallDir})");
+            }
         }
         if (cfg.RunnerKind == RunnerKind.Container && string.IsNullOrWhiteSpace(cfg.Image))
         {

@@ -103,7 +103,8 @@ public sealed class AgentRunner(Workspace workspace)
     /// <param name="options">Options.</param>
     /// <param name="cancellationToken">Cancels; the running row is marked failed ("cancelled").</param>
     /// <returns>One report per (bug, run index), in order.</returns>
-    /// <exception cref="AgentConfigException">Missing/invalid configuration or model configuration.</exception>
+    /// <exception cref="AgentConfigException">Missing/invalid configuration or model configuration, or the program of an
+    /// npm-cli/cli agent is not installed.</exception>
     /// <exception cref="ArgumentException">An unknown bug key.</exception>
     public async Task<List<AgentRunReport>> RunAsync(string configName, IReadOnlyList<string>? bugKeys, AgentRunOptions options, CancellationToken cancellationToken = default)
     {
@@ -119,6 +120,10 @@ public sealed class AgentRunner(Workspace workspace)
             {
                 throw new AgentConfigException(ex.Message, ex);
             }
+        }
+        if (AgentConfigFile.ProxiedKinds.Contains(cfg.Agent))
+        {
+            _ = NpmCliAgent.InstalledBinds(workspace.Root, cfg);
         }
         using var db = workspace.OpenStore();
         var row = AgentConfigFile.Upsert(db, cfg, text, modelCfg?.Model);
@@ -254,7 +259,7 @@ public sealed class AgentRunner(Workspace workspace)
             IChatClient? client = null;
             try
             {
-                var agent = cfg.Agent == "npm-cli" ? new NpmCliAgent(workspace.Root, modelCfg!) : AgentHarness.Create(cfg, () =>
+                var agent = AgentConfigFile.ProxiedKinds.Contains(cfg.Agent) ? new NpmCliAgent(workspace.Root, modelCfg!) : AgentHarness.Create(cfg, () =>
                 {
                     client = (options.ChatClientFactory ?? AgentRunOptions.DefaultChatClient)(modelCfg!);
                     return new KbenchAgent(client, modelCfg!);

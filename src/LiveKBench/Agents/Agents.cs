@@ -117,7 +117,7 @@ public static class AgentHarness
         "developer-oracle" => new DeveloperOracleAgent(),
         "empty" => new EmptyAgent(),
         "external" => new ExternalAgent(),
-        "npm-cli" => throw new AgentConfigException("npm-cli agents are made by the AgentRunner (they need the workspace and the model configuration)"),
+        "npm-cli" or "cli" => throw new AgentConfigException($"{config.Agent} agents are made by the AgentRunner (they need the workspace and the model configuration)"),
         "kbench-agent" => chatClientFactory?.Invoke() ?? throw new AgentConfigException("kbench-agent needs a model client"),
         _ => throw new AgentConfigException($"unknown agent '{config.Agent}'"),
     };

@@ -32,6 +32,11 @@ public static class NpmAgentInstaller
     /// <exception cref="ExternalProcessException">npm is missing, failed or timed out, or the installed package is not the pinned version.</exception>
     public static async Task<string> InstallAsync(string workspaceRoot, AgentConfigFile cfg, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        if (cfg.Agent == "cli")
+        {
+            throw new AgentConfigException($"agent configuration {cfg.Name} is a cli agent: kbench does not install it; install its program yourself"
+                + (cfg.Binds.Count > 0 ? $" into {string.Join(", ", cfg.Binds)}" : "") + " (see the comment at the top of the configuration)");
+        }
         if (cfg.Agent != "npm-cli" || cfg.Npm is null)
         {
             throw new AgentConfigException($"agent configuration {cfg.Name} is not an npm-cli agent; nothing to install");
@@ -54,8 +59,10 @@ public static class NpmAgentInstaller
 }
 
 /// <summary>
-/// A third-party coding agent distributed as an npm command-line program (pi, Qwen Code, ...), run in the sandbox with
-/// its installed package bound read-only at <see cref="NpmAgentInstaller.SandboxInstallDir"/>, a fresh home folder and
+/// A third-party coding agent distributed as an npm command-line program (pi, Qwen Code, ...; kind <c>npm-cli</c>), or a
+/// program the user installed on the host (SWE-agent, mini-SWE-agent, OpenHands with pip; kind <c>cli</c>), run in the
+/// sandbox with its installed package bound read-only at <see cref="NpmAgentInstaller.SandboxInstallDir"/> (npm-cli) or
+/// its <see cref="AgentConfigFile.Binds"/> read-only at their own paths (cli), a fresh home folder and
 /// one road to the model: the <see cref="ModelProxy"/>'s socket, reached through a loopback forwarder (<c>socat</c>)
 /// inside the sandbox's own network namespace at <c>http://127.0.0.1:PORT/v1</c>. The harness measures cost, steps and
 /// time and writes traj.json (every exchange), log.txt (the program's output) and metadata.json; the patch is computed
@@ -85,6 +92,63 @@ public sealed class NpmCliAgent(string workspaceRoot, ModelConfig model, HttpMes
         return ["sh", "-c", forwarder, "kenv-forwarder", .. program];
     }
 
+    /// <summary>The loopback base URL of the model proxy inside the sandbox (<c>{baseUrl}</c>).</summary>
+    public static string BaseUrl => $"http://127.0.0.1:{LoopbackPort.ToString(CultureInfo.InvariantCulture)}/v1";
+
+    /// <summary>Replaces <c>{baseUrl}</c> and <c>{model}</c> in <paramref name="text"/>.</summary>
+    public static string Fill(string text, string model) =>
+        text.Replace("{baseUrl}", BaseUrl, StringComparison.Ordinal).Replace("{model}", model, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The program's command line in the sandbox (before <see cref="WithForwarder"/>): <c>node
+    /// /opt/kenv-agent/node_modules/PACKAGE/SCRIPT ARGUMENTS</c> for npm-cli agents, <c>COMMAND ARGUMENTS</c> for cli
+    /// agents, with <c>{baseUrl}</c>, <c>{model}</c>, <c>{tree}</c> and <c>{prompt}</c> replaced.
+    /// </summary>
+    /// <param name="cfg">The agent configuration.</param>
+    /// <param name="prompt">The task prompt (<see cref="Prompt"/>).</param>
+    /// <param name="model">The model name of the model configuration.</param>
+    /// <param name="tree">The tree's path in the sandbox (the working directory).</param>
+    /// <exception cref="AgentConfigException">The configuration is not an npm-cli or cli agent.</exception>
+    public static List<string> ProgramCommand(AgentConfigFile cfg, string prompt, string model, string tree)
+    {
+        IEnumerable<string> program = cfg.Agent switch
+        {
+            "npm-cli" => ["node", $"{NpmAgentInstaller.SandboxInstallDir}/node_modules/{cfg.Npm!.Package}/{cfg.Npm.Script}"],
+            "cli" => cfg.Command,
+            _ => throw new AgentConfigException($"agent configuration {cfg.Name} is not an npm-cli or cli agent"),
+        };
+        return [.. program.Concat(cfg.Arguments).Select(a => Fill(a, model).Replace("{tree}", tree, StringComparison.Ordinal).Replace("{prompt}", prompt, StringComparison.Ordinal))];
+    }
+
+    /// <summary>
+    /// Checks that the program of an npm-cli or cli configuration is installed and returns its read-only sandbox binds:
+    /// the npm package at <see cref="NpmAgentInstaller.SandboxInstallDir"/>, or each of a cli agent's
+    /// <see cref="AgentConfigFile.Binds"/> at its own path. The agent runner calls it before creating any run.
+    /// </summary>
+    /// <exception cref="AgentConfigException">The npm package is not installed, or a folder to bind does not exist.</exception>
+    public static List<SandboxBind> InstalledBinds(string workspaceRoot, AgentConfigFile cfg)
+    {
+        var binds = new List<SandboxBind>();
+        if (cfg.Agent == "npm-cli")
+        {
+            var prefix = NpmAgentInstaller.Prefix(workspaceRoot, cfg.Name);
+            if (!File.Exists(NpmAgentInstaller.Script(prefix, cfg.Npm!)))
+            {
+                throw new AgentConfigException($"{cfg.Npm!.Package}@{cfg.Npm.Version} is not installed; run: kbench agent install {cfg.Name}");
+            }
+            binds.Add(new SandboxBind(prefix, NpmAgentInstaller.SandboxInstallDir, ReadOnly: true));
+        }
+        foreach (var b in cfg.Binds)
+        {
+            if (!Directory.Exists(b))
+            {
+                throw new AgentConfigException($"agent configuration {cfg.Name}: {b} does not exist (install the agent's program there first; see the comment at the top of the configuration)");
+            }
+            binds.Add(new SandboxBind(b.TrimEnd('/'), b.TrimEnd('/'), ReadOnly: true));
+        }
+        return binds;
+    }
+
     /// <summary>Replaces the placeholders of the configuration's prompt template with the task.</summary>
     public static string Prompt(AgentContext context)
     {
@@ -104,16 +168,11 @@ public sealed class NpmCliAgent(string workspaceRoot, ModelConfig model, HttpMes
     {
         var sw = Stopwatch.StartNew();
         var cfg = context.Config;
-        var prefix = NpmAgentInstaller.Prefix(workspaceRoot, cfg.Name);
-        if (!File.Exists(NpmAgentInstaller.Script(prefix, cfg.Npm!)))
-        {
-            throw new AgentConfigException($"{cfg.Npm!.Package}@{cfg.Npm.Version} is not installed; run: kbench agent install {cfg.Name}");
-        }
+        var binds = InstalledBinds(workspaceRoot, cfg);
         var layout = context.Layout;
         var home = Path.Combine(layout.Root, "home");
         Directory.CreateDirectory(home);
-        var baseUrl = $"http://127.0.0.1:{LoopbackPort}/v1";
-        string Fill(string s) => s.Replace("{baseUrl}", baseUrl, StringComparison.Ordinal).Replace("{model}", model.Model, StringComparison.Ordinal);
+        string Fill(string s) => NpmCliAgent.Fill(s, model.Model);
         foreach (var (rel, text) in cfg.HomeFiles)
         {
             var path = Path.GetFullPath(Path.Combine(home, rel));
@@ -137,10 +196,9 @@ public sealed class NpmCliAgent(string workspaceRoot, ModelConfig model, HttpMes
         {
             Environment = env,
             UnixSocket = socket,
-            ExtraBinds = [new SandboxBind(prefix, NpmAgentInstaller.SandboxInstallDir, ReadOnly: true), new SandboxBind(home, NpmAgentInstaller.SandboxHome, ReadOnly: false)],
+            ExtraBinds = [.. binds, new SandboxBind(home, NpmAgentInstaller.SandboxHome, ReadOnly: false)],
         };
-        var script = $"{NpmAgentInstaller.SandboxInstallDir}/node_modules/{cfg.Npm!.Package}/{cfg.Npm.Script}";
-        var command = WithForwarder(["node", script, .. cfg.Arguments.Select(a => Fill(a).Replace("{prompt}", prompt, StringComparison.Ordinal))]);
+        var command = WithForwarder(ProgramCommand(cfg, prompt, model.Model, layout.Tree));
         var processLog = Path.Combine(layout.Root, "agent-process.log");
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var onLimit = proxy.LimitReached.Register(() => linked.CancelAfter(LimitGrace));
@@ -164,7 +222,7 @@ public sealed class NpmCliAgent(string workspaceRoot, ModelConfig model, HttpMes
         AgentHarness.WriteJson(layout.Output(Kenv.TrajectoryFile), new JsonObject
         {
             ["agent"] = cfg.Name,
-            ["program"] = $"{cfg.Npm.Package}@{cfg.Npm.Version}",
+            ["program"] = cfg.Npm is { } npm ? $"{npm.Package}@{npm.Version}" : string.Join(' ', cfg.Command),
             ["model"] = model.Model,
             ["bugId"] = context.Task.BugId,
             ["prompt"] = prompt,

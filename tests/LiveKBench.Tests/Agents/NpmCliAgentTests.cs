@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using LiveKBench.Agents;
 using LiveKBench.Arena.Bugs;
 using LiveKBench.Arena.Store;
+using LiveKBench.Evaluation.Aggregation;
 using LiveKBench.Infrastructure;
 using LiveKBench.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -116,16 +117,19 @@ public sealed class ScriptedLlmStandInServer : IAsyncDisposable
     };
 
     /// <summary>An assistant message calling <paramref name="tool"/> with <paramref name="args"/>.</summary>
-    public static JsonObject ToolCall(string tool, JsonObject args) => new()
+    public static JsonObject ToolCall(string tool, JsonObject args) => ToolCalls((tool, args));
+
+    /// <summary>An assistant message with several tool calls (parallel tool calls, in this order).</summary>
+    public static JsonObject ToolCalls(params (string Tool, JsonObject Args)[] calls) => new()
     {
         ["role"] = "assistant",
         ["content"] = "",
-        ["tool_calls"] = new JsonArray(new JsonObject
+        ["tool_calls"] = new JsonArray([.. calls.Select(c => (JsonNode)new JsonObject
         {
             ["id"] = "call_" + Guid.NewGuid().ToString("N")[..8],
             ["type"] = "function",
-            ["function"] = new JsonObject { ["name"] = tool, ["arguments"] = args.ToJsonString() },
-        }),
+            ["function"] = new JsonObject { ["name"] = c.Tool, ["arguments"] = c.Args.ToJsonString() },
+        })]),
     };
 
     /// <summary>A plain text assistant message.</summary>
@@ -230,17 +234,45 @@ public sealed class NpmCliAgentTests
         };
     }
 
-    [Fact]
-    [Trait("Category", "Slow")]
-    public async Task PiFixesUnixShutdownInTheSandboxThroughTheModelProxyAgainstAScriptedLlmStandIn()
+    /// <summary>The sandbox path of the tree, as Qwen Code tells the model in its first user message.</summary>
+    private static string QwenTree(JsonObject req)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(req["messages"]!.ToJsonString(), @"working in the directory: ([^\\""]+)");
+        return m.Success ? m.Groups[1].Value.Trim() : throw new InvalidOperationException("Qwen Code did not name its working directory");
+    }
+
+    /// <summary>Qwen Code's read_file call on the function (absolute file_path, 0-based offset, limit).</summary>
+    private static (string Tool, JsonObject Args) QwenRead(JsonObject req) =>
+        ScriptedLlmStandInServer.ToolParameters(req, "read_file") is var p && p.Contains("file_path") && p.Contains("offset") && p.Contains("limit")
+            ? ("read_file", new JsonObject { ["file_path"] = QwenTree(req) + "/net/unix/af_unix.c", ["offset"] = 3084, ["limit"] = 15 })
+            : throw new InvalidOperationException("read_file tool without file_path/offset/limit");
+
+    /// <summary>Qwen Code's edit call replacing the line (file_path, old_string, new_string).</summary>
+    private static (string Tool, JsonObject Args) QwenEdit(JsonObject req) =>
+        ScriptedLlmStandInServer.ToolParameters(req, "edit") is var p && p.Contains("file_path") && p.Contains("old_string") && p.Contains("new_string")
+            ? ("edit", new JsonObject { ["file_path"] = QwenTree(req) + "/net/unix/af_unix.c", ["old_string"] = OldLine, ["new_string"] = NewLines })
+            : throw new InvalidOperationException("edit tool without file_path/old_string/new_string");
+
+    /// <summary>Qwen Code's script: read the function with its read_file tool, replace the line with its edit tool, then stop.</summary>
+    private static JsonObject QwenScript(JsonObject req, int index) => index switch
+    {
+        0 => ScriptedLlmStandInServer.ToolCalls(QwenRead(req)),
+        1 => ScriptedLlmStandInServer.ToolCalls(QwenEdit(req)),
+        _ => ScriptedLlmStandInServer.Text("Fixed: unix_shutdown now checks prot->unhash before calling it."),
+    };
+
+    /// <summary>Runs <paramref name="agent"/> on unix_shutdown against the scripted stand-in and checks what every adapter
+    /// must do: patch.txt equals the developer fix, 3 steps and their tokens/cost measured by the proxy, every exchange
+    /// in traj.json (request as the stand-in received it), the run stored with its patch.</summary>
+    private static async Task FixesUnixShutdownAsync(string agent, Func<JsonObject, int, JsonObject> script, string editTool)
     {
         var src = await UnixShutdownSource.GetAsync();
-        await using var server = await ScriptedLlmStandInServer.StartAsync(PiScript);
+        await using var server = await ScriptedLlmStandInServer.StartAsync(script);
         using var dir = new TempDir();
-        var ws = await UnixWorkspaceAsync(dir, "pi", server.BaseUrl, maxSteps: 10);
+        var ws = await UnixWorkspaceAsync(dir, agent, server.BaseUrl, maxSteps: 10);
         var fix = File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "fix.patch"));
 
-        var reports = await new AgentRunner(ws).RunAsync("pi", ["unix_shutdown"], new AgentRunOptions { Trees = new DirectoryTreeProvider(src), KeepTree = true }, Ct);
+        var reports = await new AgentRunner(ws).RunAsync(agent, ["unix_shutdown"], new AgentRunOptions { Trees = new DirectoryTreeProvider(src), KeepTree = true }, Ct);
 
         var r = Assert.Single(reports);
         var art = Path.Combine(ws.Root, "artifacts", "agent-runs", r.RunId.ToString());
@@ -266,38 +298,70 @@ public sealed class NpmCliAgentTests
         {
             Assert.Equal(server.Requests[i].ToJsonString(), streamed[i]!["request"]!.ToJsonString());
         }
-        Assert.Contains("\"name\":\"edit\"", streamed[1]!["response"]!.GetValue<string>());
+        Assert.Contains($"\"name\":\"{editTool}\"", streamed[1]!["response"]!.GetValue<string>());
         using var db = ws.OpenStore();
         var run = db.AgentRuns.Single();
         Assert.Equal(ExitReason.Normal, run.ExitReason);
         Assert.Equal(patch, db.Patches.Single(p => p.Id == run.PatchId).Content);
+        // On the leaderboard with its cost per run (both the cell-based query and the reference computation).
+        foreach (var board in new[] { Leaderboard.Query(db, new LeaderboardOptions()), Leaderboard.QueryFromRuns(db, new LeaderboardOptions()) })
+        {
+            var row = Assert.Single(board.Rows);
+            Assert.Equal(agent, row.AgentConfig);
+            Assert.Equal(1, row.Runs);
+            Assert.Equal(1, row.CostRuns);
+            Assert.Equal(3 * (100 * 1 + 20 * 2) / 1e6, row.CostPerRunUsd!.Value, 9);
+            Assert.Equal(3 * (100 * 1 + 20 * 2) / 1e6, JsonNode.Parse(board.ToJson())!["rows"]![0]!["costPerRunUsd"]!.GetValue<double>(), 9);
+        }
     }
 
-    [Fact]
-    [Trait("Category", "Slow")]
-    public async Task PiWithABudgetOfOneRequestStopsWithStepLimitExceededAndKeepsItsEdit()
+    /// <summary>Runs <paramref name="agent"/> with <c>maxSteps: 1</c> against a stand-in that edits at once: the second
+    /// request is refused by the proxy, the run ends stepLimitExceeded and the edit is in patch.txt.</summary>
+    private static async Task StopsAtOneRequestAndKeepsItsEditAsync(string agent, Func<JsonObject, int, JsonObject> script)
     {
         var src = await UnixShutdownSource.GetAsync();
-        // The stand-in edits at once; the second request is refused by the proxy.
-        await using var server = await ScriptedLlmStandInServer.StartAsync((req, i) => PiScript(req, i + 1));
+        await using var server = await ScriptedLlmStandInServer.StartAsync(script);
         using var dir = new TempDir();
-        var ws = await UnixWorkspaceAsync(dir, "pi", server.BaseUrl, maxSteps: 1);
+        var ws = await UnixWorkspaceAsync(dir, agent, server.BaseUrl, maxSteps: 1);
         var fix = File.ReadAllText(SharedData.Path("realbugs", "unix_shutdown", "fix.patch"));
 
-        var r = Assert.Single(await new AgentRunner(ws).RunAsync("pi", ["unix_shutdown"], new AgentRunOptions { Trees = new DirectoryTreeProvider(src) }, Ct));
+        var r = Assert.Single(await new AgentRunner(ws).RunAsync(agent, ["unix_shutdown"], new AgentRunOptions { Trees = new DirectoryTreeProvider(src) }, Ct));
 
         Assert.Equal("done", r.Status);
         Assert.Equal("stepLimitExceeded", r.ExitReason);
         Assert.Equal(1, r.Steps);
         Assert.Single(server.Requests);
         var art = Path.Combine(ws.Root, "artifacts", "agent-runs", r.RunId.ToString());
-        Assert.Equal(UnixShutdownSource.HunkLines(fix), UnixShutdownSource.HunkLines(File.ReadAllText(Path.Combine(art, "patch.txt"))));
         var traj = JsonNode.Parse(File.ReadAllText(Path.Combine(art, "traj.json")))!;
         var exchanges = traj["exchanges"]!.AsArray();
+        // On failure: the refused request carries the agent's tool result (why an edit did not happen).
+        var refusedRequest = exchanges.Count > 1 ? exchanges[1]!["request"]!["messages"]!.AsArray().Last()!.ToJsonString() : "(no second request)";
+        Assert.True(UnixShutdownSource.HunkLines(fix).SequenceEqual(UnixShutdownSource.HunkLines(File.ReadAllText(Path.Combine(art, "patch.txt")))),
+            $"patch.txt is not the fix; the agent's last message: {refusedRequest}");
         Assert.Equal(2, exchanges.Count);
+        Assert.Equal(200, exchanges[0]!["status"]!.GetValue<int>());
         Assert.Equal("stepLimitExceeded", exchanges[1]!["refused"]!.GetValue<string>());
         Assert.Equal(400, exchanges[1]!["status"]!.GetValue<int>());
     }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public Task PiFixesUnixShutdownInTheSandboxThroughTheModelProxyAgainstAScriptedLlmStandIn() => FixesUnixShutdownAsync("pi", PiScript, "edit");
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public Task PiWithABudgetOfOneRequestStopsWithStepLimitExceededAndKeepsItsEdit() => StopsAtOneRequestAndKeepsItsEditAsync("pi", (req, i) => PiScript(req, i + 1));
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public Task QwenCodeFixesUnixShutdownInTheSandboxThroughTheModelProxyAgainstAScriptedLlmStandIn() => FixesUnixShutdownAsync("qwen", QwenScript, "edit");
+
+    /// <summary>The stand-in edits at once: Qwen Code edits only files read in the session, so its first reply calls
+    /// read_file and edit together; Qwen Code's second request is refused.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public Task QwenCodeWithABudgetOfOneRequestStopsWithStepLimitExceededAndKeepsItsEdit() =>
+        StopsAtOneRequestAndKeepsItsEditAsync("qwen", (req, i) => i == 0 ? ScriptedLlmStandInServer.ToolCalls(QwenRead(req), QwenEdit(req)) : QwenScript(req, 2));
 
     [Fact]
     public async Task InsideTheSandboxOnlyTheProxyRoadWorksAndEveryOtherAddressFails()

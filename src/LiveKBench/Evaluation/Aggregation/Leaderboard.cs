@@ -144,6 +144,14 @@ public sealed record LeaderboardRow(
 {
     /// <summary>Runs by final outcome; the fields sum to <see cref="Runs"/> (JSON <c>counts</c>).</summary>
     public RunCounts Counts => RunCounts.From(Runs, Outcomes);
+
+    /// <summary>Mean cost in USD of this configuration's done runs on the bug set that recorded a cost (metadata.json's
+    /// <c>dollarCost</c>; for npm-cli and cli agents measured by the model proxy); null when no run recorded one (JSON
+    /// <c>costPerRunUsd</c>). Set by the store queries; <see cref="Leaderboard.Compute"/> leaves it null.</summary>
+    public double? CostPerRunUsd { get; init; }
+
+    /// <summary>How many runs <see cref="CostPerRunUsd"/> averages (JSON <c>costRuns</c>).</summary>
+    public int CostRuns { get; init; }
 }
 
 /// <summary>The leaderboard: one row per agent configuration, ordered by EPR pass@k, then CRR pass@k, then name.</summary>
@@ -200,7 +208,7 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
                 sb.Append($",{prefix}{m},{prefix}{m}.ciLow,{prefix}{m}.ciHigh");
             }
         }
-        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError,inconclusive,functionIouBugs,definitionIouBugs\n");
+        sb.Append(",incompleteBugs,resolved,reproduced,compilationError,bootError,error,pending,agentError,inconclusive,functionIouBugs,definitionIouBugs,costPerRunUsd,costRuns\n");
         foreach (var r in Rows)
         {
             sb.Append(Csv(r.AgentConfig)).Append(',').Append(Csv(r.Model)).Append(',').Append(r.Bugs).Append(',').Append(r.Runs);
@@ -212,7 +220,8 @@ public sealed record LeaderboardResult(string? Dataset, int K, string? Judge, in
                 }
             }
             var o = r.Outcomes;
-            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError},{o.Inconclusive},{r.FunctionIouBugs},{r.DefinitionIouBugs}\n");
+            sb.Append($",{r.IncompleteBugs.Count},{o.Resolved},{o.Reproduced},{o.CompilationError},{o.BootError},{o.Error},{o.Pending},{o.AgentError},{o.Inconclusive},{r.FunctionIouBugs},{r.DefinitionIouBugs}");
+            sb.Append(r.CostPerRunUsd is { } cost ? $",{cost:R},{r.CostRuns}\n" : $",,{r.CostRuns}\n");
         }
         return sb.ToString();
     }
@@ -297,7 +306,33 @@ public static class Leaderboard
             return QueryFromRuns(db, options);
         }
         refreshedCells = refreshed;
-        return ComputeFromCells(snapshot, options);
+        return WithCosts(db, ComputeFromCells(snapshot, options), options);
+    }
+
+    /// <summary>Sets each row's <see cref="LeaderboardRow.CostPerRunUsd"/>: the mean recorded cost of the configuration's
+    /// done runs, on the dataset's bugs when a dataset is selected.</summary>
+    private static LeaderboardResult WithCosts(KBenchDbContext db, LeaderboardResult result, LeaderboardOptions options)
+    {
+        if (result.Rows.Count == 0)
+        {
+            return result;
+        }
+        var (datasetId, _) = ResolveDataset(db, options.Dataset);
+        var runs = db.AgentRuns.AsNoTracking().Where(r => r.Status == WorkStatus.Done && r.DollarCost != null);
+        if (datasetId is { } dsId)
+        {
+            runs = runs.Where(r => db.DatasetMembers.Any(m => m.DatasetId == dsId && m.BugId == r.BugId));
+        }
+        var costs = runs.Select(r => new { r.AgentConfigurationId, Cost = r.DollarCost!.Value }).AsEnumerable()
+            .GroupBy(r => r.AgentConfigurationId)
+            .ToDictionary(g => g.Key, g => (Mean: g.Average(r => r.Cost), Count: g.Count()));
+        var names = db.AgentConfigurations.AsNoTracking().Select(c => new { c.Id, c.Name }).ToDictionary(c => c.Name, c => c.Id, StringComparer.Ordinal);
+        return result with
+        {
+            Rows = [.. result.Rows.Select(r => names.TryGetValue(r.AgentConfig, out var id) && costs.TryGetValue(id, out var c)
+                ? r with { CostPerRunUsd = c.Mean, CostRuns = c.Count }
+                : r)],
+        };
     }
 
     /// <summary>
@@ -333,7 +368,7 @@ public static class Leaderboard
                 .ToList();
             return (runs, bugs, configs, datasetName, judgeName);
         });
-        return Compute(runs, bugs, configs, options.K, options.Replicates, options.Seed, datasetName, judgeName);
+        return WithCosts(db, Compute(runs, bugs, configs, options.K, options.Replicates, options.Seed, datasetName, judgeName), options);
     }
 
     /// <summary>What a cell-based query reads inside its transaction.</summary>
