@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using LiveKBench.Arena.Store;
 using LiveKBench.Infrastructure;
@@ -194,8 +193,17 @@ public static class BugBundleReader
         {
             return null;
         }
-        var console = ReadNamed(folder, consoleFile, bugJsonPath, InputLimits.ConsoleLogBytes);
-        var report = CrashReportParser.Parse(Encoding.UTF8.GetBytes(console));
+        byte[] console;
+        try
+        {
+            // Bytes, as the VM runner keeps them: the parser reads raw console output (non-UTF-8 bytes included).
+            console = SafeFile.ReadBytes(NamedPath(folder, consoleFile, bugJsonPath), InputLimits.ConsoleLogBytes);
+        }
+        catch (UnsafeInputException ex)
+        {
+            throw new BugImportException(ex.Message, ex);
+        }
+        var report = CrashReportParser.Parse(console);
         if (report is null || !CrashReportParser.IsSameCrash(report, crashTitle, altTitles))
         {
             return null;
@@ -267,6 +275,11 @@ public static class BugBundleReader
     }
 
     private static string ReadNamed(string folder, string name, string bugJsonPath, long maxBytes)
+        => ReadText(NamedPath(folder, name, bugJsonPath), maxBytes);
+
+    /// <summary>The path of a file the bundle names, checked to stay inside the bundle folder with no link on the way.</summary>
+    /// <exception cref="BugImportException">The name leaves the folder, the file is missing, or a link is on the way.</exception>
+    private static string NamedPath(string folder, string name, string bugJsonPath)
     {
         if (name.Length == 0 || Path.IsPathRooted(name) || name.Contains('\0') || name.Split('/', '\\').Any(seg => seg is ".." or "." or ""))
         {
@@ -288,7 +301,7 @@ public static class BugBundleReader
                 throw new BugImportException($"{path}: is a symbolic link (named in {bugJsonPath}); bundle files must be regular files inside the bundle folder");
             }
         }
-        return ReadText(path, maxBytes);
+        return path;
     }
 
     private static string ReadText(string path, long maxBytes)
