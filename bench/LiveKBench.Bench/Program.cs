@@ -39,6 +39,26 @@ switch (mode)
             int Arg(int i, int d) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : d;
             return await GymBench.RunAsync(Path.GetFullPath(args[1]), args.Length > 2 ? args[2] : Path.Combine("bench", "results"), Arg(3, 100), Arg(4, 20), Arg(5, 3000));
         }
+    case "parse-loop":
+        {
+            // parse-loop [dir] [passes=200]: Parse every corpus log `passes` times and print the per-core rate; a steady
+            // load to attach a profiler to (dotnet-trace collect -- dotnet LiveKBench.Bench.dll parse-loop ...).
+            var logs = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit)).Select(f => CorpusFile.Load(f).Log).ToList();
+            var passes = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            long bytes = 0;
+            for (var p = 0; p < passes; p++)
+            {
+                foreach (var log in logs)
+                {
+                    _ = CrashReportParser.Parse(log);
+                    bytes += log.Length;
+                }
+            }
+            var secs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+            Console.WriteLine($"{bytes / 1048576.0 / secs:F1} MB/s per core ({passes} passes over {logs.Count} logs)");
+            return 0;
+        }
     case "corpus-check":
         {
             var files = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit))

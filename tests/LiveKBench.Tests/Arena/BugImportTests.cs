@@ -140,6 +140,34 @@ public sealed class BugImportTests : IDisposable
         }
     }
 
+    /// <summary>A .list file names bundle folders relative to itself; a line naming no bundle is refused with file:line.</summary>
+    [Fact]
+    public void A_list_file_imports_exactly_the_bundles_it_names()
+    {
+        var dir = Directory.CreateTempSubdirectory("kbench-list-").FullName;
+        try
+        {
+            var all = RealBugs();
+            Assert.True(all.Count >= 2);
+            var realbugs = SharedData.Path("realbugs");
+            var listPath = Path.Combine(dir, "pick.list");
+            File.WriteAllText(listPath, $"# two of the real bugs\n\n{Path.GetRelativePath(dir, Path.Combine(realbugs, all[1].BundleKey!))}\n  {Path.Combine(realbugs, all[0].BundleKey!)}  \n");
+            var docs = BugImport.ReadInput(listPath, DateTime.UtcNow);
+            Assert.Equal([all[1].Id, all[0].Id], docs.Select(d => d.Id).ToList());
+
+            File.AppendAllText(listPath, "no-such-case\n");
+            var ex = Assert.Throws<BugImportException>(() => BugImport.ReadInput(listPath, DateTime.UtcNow));
+            Assert.Contains("pick.list:5: no-such-case is not a bug bundle folder", ex.Message);
+
+            File.WriteAllText(listPath, "# nothing\n");
+            Assert.Throws<BugImportException>(() => BugImport.ReadInput(listPath, DateTime.UtcNow));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void Importing_twice_changes_nothing()
     {

@@ -84,7 +84,9 @@ public static class Pipeline
             var s = BugRepository.Upsert(db, docs, ct);
             scope = [.. docs.Select(d => d.Id)];
             // The imported bugs become a dataset, so the leaderboard of this run is about exactly them.
-            importDataset = "from-" + Path.GetFileName(Path.GetFullPath(from).TrimEnd('/'));
+            // A .list file names its dataset without the extension (data/linux-6.1/quickstart.list -> from-quickstart).
+            var fromName = Path.GetFileName(Path.GetFullPath(from).TrimEnd('/'));
+            importDataset = "from-" + (fromName.EndsWith(".list", StringComparison.Ordinal) ? fromName[..^5] : fromName);
             DatasetService.Save(db, new DatasetDocument { Name = importDataset, Description = $"bugs imported by kbench run --bugs-from {from}", AddedTime = Clock.UtcNow(), BugIds = [.. scope.Order(StringComparer.Ordinal)] }, replace: true);
             // A bundle imported after its mirror exists gets its parent of fix now, so every stage finds it.
             var attachedNow = await MirrorStage.AttachIfMirrorAsync(ws, db, log, ct).ConfigureAwait(false);
