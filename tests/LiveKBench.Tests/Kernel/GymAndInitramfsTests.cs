@@ -96,6 +96,26 @@ public class GymAndInitramfsTests
         }
     }
 
+    /// <summary>The guest init makes the /dev/char/MAJ:MIN links syzkaller reproducers open (syz_open_dev); run here with the
+    /// host's sysfs under bubblewrap and a fresh minimal /dev, like devtmpfs in the guest.</summary>
+    [Fact]
+    public async Task InitScript_links_device_numbers_like_udev_for_syz_open_dev()
+    {
+        foreach (var tool in new[] { "bwrap", "busybox" })
+        {
+            if (ProcessRunner.FindOnPath(tool) is null)
+            {
+                Assert.SkipWhen(!SharedData.IsCi, $"{tool} not installed");
+                Assert.Fail($"{tool} is not installed; CI=true requires it");
+            }
+        }
+        Assert.Contains(Initramfs.DevNumberLinks, Initramfs.InitScript("/repro", TimeSpan.FromSeconds(60), ConsoleMarkers.Default));
+        var r = await ProcessRunner.RunCheckedAsync("bwrap",
+            ["--dev-bind", "/", "/", "--dev", "/dev", ProcessRunner.FindOnPath("busybox")!, "sh", "-c", Initramfs.DevNumberLinks + "readlink /dev/char/1:3; readlink /dev/char/1:5"],
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(["../null", "../zero"], r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public async Task CReproducerCompilesWhateverItsFileNameLikeAGymWorkersHashNamedInput()
     {

@@ -29,7 +29,17 @@ public sealed record GuestProgram(IReadOnlyDictionary<string, string> Files, str
 /// </summary>
 public static class Initramfs
 {
-    private static readonly string[] Applets = ["sh", "mount", "echo", "cat", "reboot", "poweroff", "timeout", "mkdir", "sleep", "ls", "dmesg", "ip", "mknod", "chmod"];
+    private static readonly string[] Applets = ["sh", "mount", "echo", "cat", "reboot", "poweroff", "timeout", "mkdir", "sleep", "ls", "dmesg", "ip", "mknod", "chmod", "readlink", "ln"];
+
+    /// <summary>
+    /// Shell lines that create the <c>/dev/char/MAJ:MIN</c> and <c>/dev/block/MAJ:MIN</c> links udev makes in syzbot's
+    /// guest images (devtmpfs does not): syzkaller reproducers open character devices by number through them
+    /// (<c>syz_open_dev(0xc, major, minor)</c> opens <c>/dev/char/major:minor</c>).
+    /// </summary>
+    public const string DevNumberLinks =
+        "mkdir -p /dev/char /dev/block\n" +
+        "for l in /sys/dev/char/* /sys/dev/block/*; do n=$(readlink \"$l\"); n=${n##*/}; d=${l%/*}; " +
+        "[ -e \"/dev/$n\" ] && ln -sf \"../$n\" \"/dev/${d##*/}/${l##*/}\"; done 2>/dev/null\n";
 
     /// <summary>Writes the init script text.</summary>
     /// <param name="command">Shell command to run (null = none, only markers: a boot probe).</param>
@@ -41,6 +51,7 @@ public static class Initramfs
         var sb = new StringBuilder();
         sb.Append("#!/bin/sh\n");
         sb.Append("mount -t proc proc /proc\nmount -t sysfs sys /sys\nmount -t devtmpfs dev /dev 2>/dev/null\n");
+        sb.Append(DevNumberLinks);
         sb.Append("mkdir -p /tmp && cd /tmp\n");
         sb.Append($"echo \"{markers.Start} uptime=$(cat /proc/uptime)\"\n");
         if (command is not null)
