@@ -155,7 +155,12 @@ public sealed class BugImportTests : IDisposable
             var docs = BugImport.ReadInput(listPath, DateTime.UtcNow);
             Assert.Equal([all[1].Id, all[0].Id], docs.Select(d => d.Id).ToList());
 
-            File.AppendAllText(listPath, "no-such-case\n");
+            File.AppendAllText(listPath, Path.Combine(realbugs, all[1].BundleKey!) + "\n");
+            var twice = Assert.Throws<BugImportException>(() => BugImport.ReadInput(listPath, DateTime.UtcNow));
+            Assert.Contains("pick.list:5:", twice.Message);
+            Assert.Contains("named twice (first on line 3)", twice.Message);
+
+            File.WriteAllText(listPath, $"# two of the real bugs\n\n{Path.Combine(realbugs, all[1].BundleKey!)}\n{Path.Combine(realbugs, all[0].BundleKey!)}\nno-such-case\n");
             var ex = Assert.Throws<BugImportException>(() => BugImport.ReadInput(listPath, DateTime.UtcNow));
             Assert.Contains("pick.list:5: no-such-case is not a bug bundle folder", ex.Message);
 

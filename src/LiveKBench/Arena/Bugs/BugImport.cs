@@ -4,13 +4,17 @@ namespace LiveKBench.Arena.Bugs;
 /// folders.</summary>
 public static class BugImport
 {
+    /// <summary>The file-name ending of a list of bundle folders (<c>data/linux-6.1/quickstart.list</c>).</summary>
+    public const string ListExtension = ".list";
+
     /// <summary>Reads every bug document from <paramref name="path"/> (nothing is stored yet): a bundle folder (holding
     /// <c>bug.json</c>), a folder of bundle folders, a JSON Lines export, or a text file ending in <c>.list</c> that names bundle
     /// folders one per line, relative to the file (blank lines and lines starting with <c>#</c> are ignored).</summary>
-    /// <exception cref="BugImportException">The input is malformed; the message names the file and line.</exception>
+    /// <exception cref="BugImportException">The input is malformed (for a list: a line that names no bundle folder or names
+    /// one twice, or no bundle at all); the message names the file and line.</exception>
     public static List<BugDocument> ReadInput(string path, DateTime addedTime)
     {
-        if (File.Exists(path) && path.EndsWith(".list", StringComparison.Ordinal))
+        if (File.Exists(path) && path.EndsWith(ListExtension, StringComparison.Ordinal))
         {
             return ReadList(path, addedTime);
         }
@@ -39,6 +43,7 @@ public static class BugImport
     {
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(listPath))!;
         var docs = new List<BugDocument>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         var lineNo = 0;
         foreach (var raw in File.ReadLines(listPath))
         {
@@ -53,6 +58,11 @@ public static class BugImport
             {
                 throw new BugImportException($"{listPath}:{lineNo}: {line} is not a bug bundle folder (no bug.json)");
             }
+            if (seen.TryGetValue(folder, out var first))
+            {
+                throw new BugImportException($"{listPath}:{lineNo}: {line} is named twice (first on line {first})");
+            }
+            seen[folder] = lineNo;
             docs.AddRange(ReadInput(folder, addedTime));
         }
         if (docs.Count == 0)

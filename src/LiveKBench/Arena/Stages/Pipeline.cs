@@ -86,7 +86,7 @@ public static class Pipeline
             // The imported bugs become a dataset, so the leaderboard of this run is about exactly them.
             // A .list file names its dataset without the extension (data/linux-6.1/quickstart.list -> from-quickstart).
             var fromName = Path.GetFileName(Path.GetFullPath(from).TrimEnd('/'));
-            importDataset = "from-" + (fromName.EndsWith(".list", StringComparison.Ordinal) ? fromName[..^5] : fromName);
+            importDataset = "from-" + (fromName.EndsWith(BugImport.ListExtension, StringComparison.Ordinal) ? fromName[..^BugImport.ListExtension.Length] : fromName);
             DatasetService.Save(db, new DatasetDocument { Name = importDataset, Description = $"bugs imported by kbench run --bugs-from {from}", AddedTime = Clock.UtcNow(), BugIds = [.. scope.Order(StringComparer.Ordinal)] }, replace: true);
             // A bundle imported after its mirror exists gets its parent of fix now, so every stage finds it.
             var attachedNow = await MirrorStage.AttachIfMirrorAsync(ws, db, log, ct).ConfigureAwait(false);
