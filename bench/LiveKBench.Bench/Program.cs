@@ -46,6 +46,8 @@ switch (mode)
             var logs = Directory.GetFiles(dir).Where(f => Path.GetFileName(f).All(char.IsAsciiDigit)).Select(f => CorpusFile.Load(f).Log).ToList();
             var passes = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var gcs = GC.CollectionCount(0);
             long bytes = 0;
             for (var p = 0; p < passes; p++)
             {
@@ -56,7 +58,9 @@ switch (mode)
                 }
             }
             var secs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
-            Console.WriteLine($"{bytes / 1048576.0 / secs:F1} MB/s per core ({passes} passes over {logs.Count} logs)");
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            Console.WriteLine($"{bytes / 1048576.0 / secs:F1} MB/s per core ({passes} passes over {logs.Count} logs); "
+                + $"allocated {(double)allocated / bytes:F2} bytes per input byte, {GC.CollectionCount(0) - gcs} gen-0 collections");
             return 0;
         }
     case "corpus-check":
