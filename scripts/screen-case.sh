@@ -52,9 +52,9 @@ if ! timeout 300 gcc -static -pthread -O1 -x c "$CASE/repro.c" -o "$OUT/repro" >
 fi
 # initramfs: busybox, the reproducer, an init that runs it for at most 60 s and reboots
 d=$(mktemp -d); mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp"
-cp /bin/busybox "$d/bin/busybox"; for a in sh mount echo cat reboot timeout mkdir readlink ln; do ln -s busybox "$d/bin/$a"; done
+cp /bin/busybox "$d/bin/busybox"; for a in sh mount echo cat reboot timeout mkdir readlink ln ip; do ln -s busybox "$d/bin/$a"; done
 cp "$OUT/repro" "$d/repro"
-printf '#!/bin/sh\nmount -t proc proc /proc\nmount -t sysfs sys /sys\nmount -t devtmpfs dev /dev 2>/dev/null\nmkdir -p /dev/char /dev/block\nfor l in /sys/dev/char/* /sys/dev/block/*; do n=$(readlink "$l"); n=${n##*/}; d=${l%%/*}; [ -e "/dev/$n" ] && ln -sf "../$n" "/dev/${d##*/}/${l##*/}"; done 2>/dev/null\ncd /tmp\n/bin/timeout 60 /repro\necho "SCREEN: repro-exit rc=$?"\nreboot -f\n' > "$d/init"
+printf '#!/bin/sh\nmount -t proc proc /proc\nmount -t sysfs sys /sys\nmount -t devtmpfs dev /dev 2>/dev/null\nmkdir -p /dev/char /dev/block\nfor l in /sys/dev/char/* /sys/dev/block/*; do n=$(readlink "$l"); n=${n##*/}; d=${l%%/*}; [ -e "/dev/$n" ] && ln -sf "../$n" "/dev/${d##*/}/${l##*/}"; done 2>/dev/null\nip link set lo up 2>/dev/null\ncd /tmp\n/bin/timeout 60 /repro\necho "SCREEN: repro-exit rc=$?"\nreboot -f\n' > "$d/init"
 chmod +x "$d/init"; (cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -9) > "$OUT/initrd.gz"; rm -rf "$d"
 parse() { if [ -x "$here/kbench" ]; then "$here/kbench" report parse "$1" 2>/dev/null | head -1 | sed 's/^[^:]*: //'; fi; }
 run() { # $1 = buggy|fixed, $2 = index

@@ -117,6 +117,37 @@ public class GymAndInitramfsTests
     }
 
     [Fact]
+    public async Task InitScript_brings_the_loopback_interface_up_with_the_busybox_applet()
+    {
+        foreach (var tool in new[] { "unshare", "busybox" })
+        {
+            if (ProcessRunner.FindOnPath(tool) is null)
+            {
+                Assert.SkipWhen(!SharedData.IsCi, $"{tool} not installed");
+                Assert.Fail($"{tool} is not installed; CI=true requires it");
+            }
+        }
+        Assert.Contains(Initramfs.LoopbackUp, Initramfs.InitScript("/repro", TimeSpan.FromSeconds(60), ConsoleMarkers.Default));
+        // A new network namespace starts with lo down, like a booting guest; PATH holds only busybox applets, as in the initramfs.
+        var bin = Directory.CreateTempSubdirectory("kbench-applets-").FullName;
+        try
+        {
+            var busybox = ProcessRunner.FindOnPath("busybox")!;
+            File.CreateSymbolicLink(Path.Combine(bin, "ip"), busybox);
+            var script = $"PATH={bin}; busybox ip link show lo; {Initramfs.LoopbackUp}busybox ip link show lo";
+            var r = await ProcessRunner.RunCheckedAsync("unshare", ["-rn", busybox, "sh", "-c", script], cancellationToken: TestContext.Current.CancellationToken);
+            var shown = r.StandardOutput.Split('\n').Where(l => l.Contains(": lo:", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, shown.Count);
+            Assert.DoesNotContain(",UP", shown[0], StringComparison.Ordinal);
+            Assert.Contains(",UP", shown[1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(bin, true);
+        }
+    }
+
+    [Fact]
     public async Task CReproducerCompilesWhateverItsFileNameLikeAGymWorkersHashNamedInput()
     {
         if (ProcessRunner.FindOnPath("gcc") is null)

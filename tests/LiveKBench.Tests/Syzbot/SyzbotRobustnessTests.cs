@@ -18,6 +18,30 @@ public sealed class SyzbotRobustnessTests
     private const string SndPcm = "/bug?extid=30edd0f34bfcdc548ac4";
 
     [Fact]
+    public async Task ConcurrentCallersForOneTextShareOneFetch()
+    {
+        // Bugs crawled in parallel share texts (one kernel config for many bugs). The server holds its answer until
+        // the test has started every caller, so without sharing each caller would miss the cache and send its own request.
+        await using var h = await CrawlHarness.StartAsync();
+        const string Link = "/text?tag=KernelConfig&x=1234abcd";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Server.Overrides[Link] = async ctx =>
+        {
+            await release.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await ctx.Response.WriteAsync("CONFIG_KASAN=y\n");
+        };
+        using var client = new SyzbotClient(h.ClientOptions());
+        var calls = Enumerable.Range(0, 6).Select(_ => client.GetTextAsync(Link, TestContext.Current.CancellationToken)).ToList();
+        await Task.Delay(200, TestContext.Current.CancellationToken); // lets any extra request reach the server
+        release.SetResult();
+        var texts = await Task.WhenAll(calls);
+        Assert.All(texts, t => Assert.Equal("CONFIG_KASAN=y\n", t));
+        Assert.Equal(1, h.Server.CountOf(Link));
+        Assert.Equal("CONFIG_KASAN=y\n", await client.GetTextAsync(Link, TestContext.Current.CancellationToken)); // now from the cache
+        Assert.Equal(1, h.Server.CountOf(Link));
+    }
+
+    [Fact]
     public async Task RateLimitHoldsUnderConcurrency_RetriesIncluded()
     {
         // The client's clock is a FakeTimeProvider: the rate limiter waits on it and every request is stamped with it

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Reflection;
 using System.Text;
@@ -98,6 +99,7 @@ public sealed class SyzbotClient : IDisposable
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
     private readonly SyzbotCache? _cache;
     private readonly ILogger _log;
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _textsInFlight = new(StringComparer.Ordinal);
     private long _requests;
 
     /// <summary>Creates the client.</summary>
@@ -229,6 +231,24 @@ public sealed class SyzbotClient : IDisposable
         if (_cache?.GetText(url) is { } cached)
         {
             return cached;
+        }
+        // Many bugs share one text (a kernel config): concurrent callers for the same link share one fetch.
+        var fetch = _textsInFlight.GetOrAdd(url, _ => new Lazy<Task<string>>(() => FetchTextAsync(link, url, cancellationToken)));
+        try
+        {
+            return await fetch.Value.ConfigureAwait(false);
+        }
+        finally
+        {
+            _textsInFlight.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(url, fetch));
+        }
+    }
+
+    private async Task<string> FetchTextAsync(string link, string url, CancellationToken cancellationToken)
+    {
+        if (_cache?.GetText(url) is { } cached)
+        {
+            return cached; // another caller's fetch finished between our cache look-up and this one
         }
         var (text, _) = await GetStringAsync(link, cancellationToken).ConfigureAwait(false);
         _cache?.PutText(url, text);

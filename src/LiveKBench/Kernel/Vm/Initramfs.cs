@@ -41,6 +41,13 @@ public static class Initramfs
         "for l in /sys/dev/char/* /sys/dev/block/*; do n=$(readlink \"$l\"); n=${n##*/}; d=${l%/*}; " +
         "[ -e \"/dev/$n\" ] && ln -sf \"../$n\" \"/dev/${d##*/}/${l##*/}\"; done 2>/dev/null\n";
 
+    /// <summary>
+    /// Shell line that brings the loopback interface up, as the init system of syzbot's guest images does: reproducers
+    /// that connect to 127.0.0.1 or ::1 (SCTP, TCP, TIPC over UDP, ...) otherwise fail with ENETUNREACH before reaching
+    /// the bug. Failure (no networking in the kernel) is ignored.
+    /// </summary>
+    public const string LoopbackUp = "ip link set lo up 2>/dev/null\n";
+
     /// <summary>Writes the init script text.</summary>
     /// <param name="command">Shell command to run (null = none, only markers: a boot probe).</param>
     /// <param name="timeLimit">Time limit of the command (whole seconds, at least 1).</param>
@@ -52,6 +59,7 @@ public static class Initramfs
         sb.Append("#!/bin/sh\n");
         sb.Append("mount -t proc proc /proc\nmount -t sysfs sys /sys\nmount -t devtmpfs dev /dev 2>/dev/null\n");
         sb.Append(DevNumberLinks);
+        sb.Append(LoopbackUp);
         sb.Append("mkdir -p /tmp && cd /tmp\n");
         sb.Append($"echo \"{markers.Start} uptime=$(cat /proc/uptime)\"\n");
         if (command is not null)
