@@ -6,8 +6,9 @@
 # Environment: KBENCH_SCREEN_DIR (default /tmp/kbench-screen) holds the 6.1.192 tree (git, made once from
 #   /usr/src/linux-source-6.1.tar.xz), ONE shared build directory (incremental between cases) and a lock.
 # What it does: checks that fix.patch reverse-applies (`git apply -R --check`), builds the buggy tree (fix
-#   reverse-applied) and the fixed tree (as shipped) in the shared build directory, runs the reproducer RUNS times on
-#   each under QEMU (TCG; 1 CPU, 512 MB, 60 s limit, like the pipeline's VM runner) and titles each console with
+#   reverse-applied) in the shared build directory and the fixed tree (as shipped, the same for every case: built once
+#   per fragment, its kernel kept in KBENCH_SCREEN_DIR), runs the reproducer RUNS times on each under QEMU (TCG; 1 CPU,
+#   512 MB, 60 s limit, like the pipeline's VM runner; as many runs at a time as CPUs) and titles each console with
 #   `kbench report parse`. Results and consoles go to CASE_DIR/screen/. Concurrent screenings wait on the lock.
 # A case is worth a bundle when every buggy run gives the bug's syzbot title and every fixed run shows no crash;
 # the pipeline (`kbench kcache`, `kbench reproduce --patch`) is the validation that counts (data/linux-6.1/README.md).
@@ -60,14 +61,29 @@ parse() { if [ -x "$here/kbench" ]; then "$here/kbench" report parse "$1" 2>/dev
 run() { # $1 = buggy|fixed, $2 = index
   local c="$OUT/console-$1-$2.txt" s; s=$(date +%s)
   timeout 300 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -display none -monitor none -no-reboot \
-    -serial "file:$c" -kernel "$OUT/bzImage-$1" -initrd "$OUT/initrd.gz" -append "console=ttyS0 panic=-1" >/dev/null 2>&1
+    -serial "file:$c" -kernel "$OUT/bzImage-$1" -initrd "$OUT/initrd.gz" -append "console=ttyS0 oops=panic panic=-1" >/dev/null 2>&1
   echo "run $1 #$2: $(( $(date +%s) - s )) s; $(grep -o 'SCREEN: repro-exit rc=[0-9]*' "$c" | head -1 || echo 'no exit marker'); parser: $(parse "$c")"
 }
+# The fixed tree is the source as shipped, the same for every case: its kernel is built once per config fragment and kept.
+key="$(sha256sum < "$FRAG" | cut -c1-16)-$(git rev-parse --short HEAD)"
+if [ -f "$V/fixed-$key.bzImage" ]; then
+  cp "$V/fixed-$key.bzImage" "$OUT/bzImage-fixed"; echo "build fixed: kept kernel $V/fixed-$key.bzImage"
+else
+  build fixed || exit 1
+  cp "$OUT/bzImage-fixed" "$V/fixed-$key.bzImage"
+fi
 git apply -R "$CASE/fix.patch" || exit 1
 build buggy || exit 1
-for i in $(seq 1 "$RUNS"); do run buggy "$i"; done
 git checkout -q -f base
-build fixed || exit 1
-for i in $(seq 1 "$RUNS"); do run fixed "$i"; done
-rm -f "$OUT"/bzImage-* "$OUT/initrd.gz" "$OUT/repro"
+# TCG runs one VM per host thread: as many runs at a time as there are CPUs, buggy and fixed alike.
+jobs=$(nproc); n=0
+for kind in buggy fixed; do
+  for i in $(seq 1 "$RUNS"); do
+    run "$kind" "$i" > "$OUT/run-$kind-$i.txt" & n=$((n + 1))
+    if [ "$n" -ge "$jobs" ]; then wait -n; n=$((n - 1)); fi
+  done
+done
+wait
+for kind in buggy fixed; do for i in $(seq 1 "$RUNS"); do cat "$OUT/run-$kind-$i.txt"; done; done
+rm -f "$OUT"/bzImage-* "$OUT/initrd.gz" "$OUT/repro" "$OUT"/run-*.txt
 echo "consoles: $OUT/console-*.txt"

@@ -28,8 +28,12 @@ public sealed record QemuOptions
     /// <summary>Guest CPUs; default 1.</summary>
     public int Cpus { get; init; } = 1;
 
-    /// <summary>Kernel command line; default <c>console=ttyS0 panic=-1</c> (panic reboots at once, QEMU then exits).</summary>
-    public string KernelCommandLine { get; init; } = "console=ttyS0 panic=-1";
+    /// <summary>
+    /// Kernel command line; default <c>console=ttyS0 oops=panic panic=-1</c>: an oops panics, as on syzbot's instances, and
+    /// the panic reboots at once, so QEMU exits instead of idling until the instance timeout when the oops left a lock
+    /// held (KASAN reports and WARNINGs do not panic).
+    /// </summary>
+    public string KernelCommandLine { get; init; } = "console=ttyS0 oops=panic panic=-1";
 
     /// <summary>Force an accelerator instead of probing; null = probe KVM once, else TCG.</summary>
     public VmAccelerator? Accelerator { get; init; }
