@@ -203,6 +203,24 @@ public class KernelEndToEndTests(KernelScratchFixture fx)
         Assert.Contains("kcacheMove", back.Timings.Keys);
         Assert.InRange(back.CompiledFiles, 1, 10);
         Assert.Equal(ReproductionVerdict.Reproduced, (await ReproduceAsync(back, "unix_shutdown", 2)).Verdict);
+
+        // A first build of the second commit killed after it took a kept directory and before it stored its own leaves
+        // that directory in the commit's tree, with no entry folder: the next build discards it (the files that differ
+        // may not have been marked yet) and seeds again from the first commit's directory.
+        var secondEntry = fx.Builder.KcacheEntryPath(second.ParentOfFix, cfg.Hash);
+        Assert.True(File.Exists(secondEntry + ".src.ready"));
+        if (Directory.Exists(secondEntry))
+        {
+            Directory.Delete(secondEntry, recursive: true);
+        }
+        var stranded = Path.Combine(secondEntry + ".src", KernelBuilder.BuildDirName);
+        Directory.CreateDirectory(stranded);
+        File.WriteAllText(Path.Combine(stranded, ".config"), "# left by a killed seed build\n");
+        var again = await fx.BuildAsync(new BuildRequest(second.ParentOfFix, cfg));
+        Assert.True(again.Status == BuildStatus.Success, again.Reason);
+        Assert.Contains("kcacheMove", again.Timings.Keys);
+        Assert.InRange(again.CompiledFiles, 1, 10);
+        Assert.True(fx.Builder.HasKcache(second.ParentOfFix, cfg));
     }
 
     [Fact]

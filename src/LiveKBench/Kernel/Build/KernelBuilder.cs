@@ -130,9 +130,16 @@ public sealed class KernelBuilder
                 timings["lockWait"] = Lap(sw);
                 src = entry + ".src";
                 // A build killed while the kept directory was moved into the tree left it there: move it back (the
-                // files its patch changed are reverted by the restore below, with new mtimes, so they rebuild).
+                // files its patch changed are reverted by the restore below, with new mtimes, so they rebuild). A
+                // commit's first build killed before it stored its kept directory (no ready file, and the entry folder
+                // may not exist) left an unfinished seed, possibly another commit's kept directory whose differing
+                // files were not yet marked for recompiling: it is discarded and the seed starts again.
                 var stranded = Path.Combine(src, BuildDirName);
-                if (!Directory.Exists(kept) && Directory.Exists(stranded))
+                if (!File.Exists(ready))
+                {
+                    KernelMirror.DeleteDirectory(stranded);
+                }
+                else if (!Directory.Exists(kept) && Directory.Exists(stranded))
                 {
                     Directory.Move(stranded, kept);
                 }
