@@ -12,6 +12,7 @@ DATASET_DIR/config.fragment. Exit 1 with the reason when the screening does not 
 """
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,8 @@ def main() -> int:
         print(f"{cand}: no screening consoles in screen/", file=sys.stderr)
         return 1
     bt, ft = titles(repo, buggy), titles(repo, fixed)
-    want = meta.get("crashTitle") or meta["title"]
+    # syzbot numbers a title's later occurrences ("... (2)"); the parser's title of the report has no such suffix.
+    want = meta.get("crashTitle") or re.sub(r" \(\d+\)$", "", meta["title"])
     if any(t != want for t in bt) or any(t is not None for t in ft):
         print(f"{cand}: screening does not qualify: buggy {bt}, fixed {ft}, wanted {want!r}", file=sys.stderr)
         return 1
@@ -67,8 +69,8 @@ def main() -> int:
             "reportedBy": f"syzbot+{meta['extid']}@syzkaller.appspotmail.com",
         },
     }
-    if meta.get("crashTitle") and meta["crashTitle"] != meta["title"]:
-        bug["crashTitle"] = meta["crashTitle"]
+    if want != meta["title"]:
+        bug["crashTitle"] = want
     bug.update({
         "crashType": meta["crashType"],
         "kernel": {

@@ -173,7 +173,7 @@ public sealed class KbenchSettings
     /// <summary>Statistical crash-resolution verdict (README "Crash-resolution verdicts").</summary>
     public ReproductionSettings Reproduction { get; set; } = new();
 
-    /// <summary>How many times failed work is retried before it stays failed (until reset by `kbench retry`).</summary>
+    /// <summary>How many times work that fails with an infrastructure error is tried before that error is its final result.</summary>
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>Fills list settings that are empty with their defaults (namespaces: upstream); returns this.</summary>
