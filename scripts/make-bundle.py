@@ -56,8 +56,7 @@ def main() -> int:
     shutil.copyfile(dataset / "config.fragment", dest / "config.fragment")
     shutil.copyfile(buggy[0], dest / "console-buggy.txt")
     shutil.copyfile(fixed[0], dest / "console-fixed.txt")
-    fix = {k: v for k, v in meta["fix"].items()}
-    fix = {"patch": "fix.patch", **fix}
+    fix = {"patch": "fix.patch", **meta["fix"]}
     bug = {
         "schema": "livekbench-bug-bundle/1",
         "title": meta["title"],

@@ -218,7 +218,10 @@ public sealed class SyzbotClient : IDisposable
         return (detail, body, attempts);
     }
 
-    /// <summary>Fetches a text body (<c>/text?tag=…&amp;x=…</c>) by the link the JSON gave; cached for good (by link and by content hash).</summary>
+    /// <summary>
+    /// Fetches a text body (<c>/text?tag=…&amp;x=…</c>) by the link the JSON gave; cached for good (by link and by content
+    /// hash). Concurrent callers for one link share one request, which runs under the first caller's cancellation token.
+    /// </summary>
     /// <exception cref="SyzbotFormatException">The link is not a relative <c>/text?</c> link, or the body is not valid UTF-8.</exception>
     /// <exception cref="SyzbotHttpException">HTTP failure after retries.</exception>
     public async Task<string> GetTextAsync(string link, CancellationToken cancellationToken = default)
