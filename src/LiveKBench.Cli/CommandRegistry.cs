@@ -12,6 +12,7 @@ internal static class CommandRegistry
         yield return RunCommands.BuildRun();
         yield return RunCommands.BuildLive();
         yield return RunCommands.BuildStatus();
+        yield return RunCommands.BuildRetry();
         yield return BugCommands.Build();
         yield return DatasetCommands.Build();
         yield return KernelCommands.BuildMirror();

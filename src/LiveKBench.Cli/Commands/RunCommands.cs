@@ -12,7 +12,7 @@ using Spectre.Console;
 
 namespace LiveKBench.Cli.Commands;
 
-/// <summary>`kbench run`, `kbench live`, `kbench status`.</summary>
+/// <summary>`kbench run`, `kbench live`, `kbench status`, `kbench retry`.</summary>
 internal static class RunCommands
 {
     private sealed record RunArgs(Option<string?> Dataset, Option<string?> BugsFrom, Option<string> Agents, Option<string?> Judge, Option<int> Runs, Option<int> K, Option<bool> NoSandbox, Option<bool> Json);
@@ -178,6 +178,57 @@ internal static class RunCommands
                     Console.WriteLine($"{"",-18}   {r.Count} × {r.Reason}");
                 }
             }
+            return ExitCodes.Success;
+        });
+        return cmd;
+    }
+
+    public static Command BuildRetry()
+    {
+        var json = CliOptions.Json();
+        var bugs = new Option<string[]>("--bug") { Description = "Only this bug's work (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var stage = new Option<string[]>("--stage") { Description = "Only these stages: kcache, agents, crash, judge, localization (repeatable; default all)", AllowMultipleArgumentsPerToken = true };
+        var cmd = new Command("retry", "Give back the attempts of work whose infrastructure errors spent every retry (final verdict error, or failed at MaxAttempts), so the next `kbench run` does it again; kernel verdicts are kept");
+        cmd.Options.Add(bugs);
+        cmd.Options.Add(stage);
+        cmd.Options.Add(json);
+        cmd.SetAction(parse =>
+        {
+            var stages = new List<RetryStage>();
+            foreach (var name in parse.GetValue(stage) ?? [])
+            {
+                stages.Add(name.Trim().ToLowerInvariant() switch
+                {
+                    "kcache" => RetryStage.Kcache,
+                    "agents" or "agent" => RetryStage.Agents,
+                    "crash" => RetryStage.Crash,
+                    "judge" => RetryStage.Judge,
+                    "localization" => RetryStage.Localization,
+                    _ => throw new UsageException($"unknown stage '{name}' (kcache, agents, crash, judge, localization)"),
+                });
+            }
+            var ws = CliContext.OpenWorkspace(parse);
+            using var db = ws.OpenStore();
+            var ids = parse.GetValue(bugs) is { Length: > 0 } b ? b : null;
+            if (ids is not null && ids.FirstOrDefault(id => !db.Bugs.Any(x => x.Id == id)) is { } missing)
+            {
+                throw new UsageException($"no bug {missing}");
+            }
+            var counts = PipelineRetry.ResetSpent(db, ws.Settings.MaxAttempts, stages, ids);
+            if (parse.GetValue(json))
+            {
+                CliContext.PrintJson(counts);
+                return ExitCodes.Success;
+            }
+            foreach (var c in counts)
+            {
+                Console.WriteLine($"{c.Stage,-18} {c.Reset,4} reset");
+                foreach (var r in c.Reasons.Take(3))
+                {
+                    Console.WriteLine($"{"",-18}   {r.Count} × {r.Reason}");
+                }
+            }
+            Console.WriteLine(counts.Sum(c => c.Reset) == 0 ? "nothing to retry" : "the next `kbench run` (or the stage's command) does them again");
             return ExitCodes.Success;
         });
         return cmd;
