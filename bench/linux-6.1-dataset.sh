@@ -10,10 +10,16 @@ mkdir -p "$(dirname "$ws")"
 start=$(date +%s)
 KBENCH_WORKSPACE="$ws" ./kbench run --bugs-from data/linux-6.1 --agents developer-oracle,empty 2>&1 | tee "$log"
 elapsed=$(( $(date +%s) - start ))
+# The VM runner probes KVM with a short boot per run and falls back to TCG; a probe that booted left a console.
+if find "$ws/work/runs" -name kvm-probe.console.txt -size +0 2>/dev/null | grep -q .; then
+  accel='with KVM (the KVM probe booted)'
+else
+  accel='under TCG (no working KVM: no KVM probe boot printed anything)'
+fi
 {
   echo "# data/linux-6.1 through the pipeline (developer-oracle, empty)"
   echo
-  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; QEMU $( [ -w /dev/kvm ] && echo 'with KVM' || echo 'TCG (no KVM)'); 1-min load average at the end: $(cut -d' ' -f1 /proc/loadavg)."
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; QEMU $accel; 1-min load average at the end: $(cut -d' ' -f1 /proc/loadavg)."
   echo "Command: \`bench/linux-6.1-dataset.sh\` (fresh workspace \`$ws\`; ccache as configured). Elapsed: **${elapsed} s**."
   echo
   echo '```'
