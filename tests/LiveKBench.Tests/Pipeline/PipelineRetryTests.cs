@@ -113,7 +113,18 @@ public sealed class PipelineRetryTests : IDisposable
         var cfg = _s.AddConfig("oracle");
         var run = _s.AddRun(cfg, "b1", 0, patch: null);
         run.Attempts = Max;
+        // Two patches with spent analyses: the developer fix (b1's and b2's) and a patch only b2's run has.
+        var other = _s.AddRun(cfg, "b2", 0, Diff.Replace("+b", "+c", StringComparison.Ordinal));
+        foreach (var p in _s.Db.Patches)
+        {
+            p.AnalysisStatus = AnalysisStatus.Error;
+            p.Attempts = Max;
+        }
         _s.Db.SaveChanges();
+        var analyses = PipelineRetry.ResetSpent(_s.Db, Max, [RetryStage.Localization], ["b1"]);
+        Assert.Equal(1, Assert.Single(analyses).Reset);
+        Assert.Equal(0, _s.Db.Patches.Single(p => p.Id != other.PatchId).Attempts);
+        Assert.Equal(Max, _s.Db.Patches.Single(p => p.Id == other.PatchId).Attempts);
 
         var counts = PipelineRetry.ResetSpent(_s.Db, Max, [RetryStage.Kcache], ["b1"]);
 
@@ -122,7 +133,7 @@ public sealed class PipelineRetryTests : IDisposable
         using var db = _s.Workspace.OpenStore();
         Assert.Equal(0, db.KcacheEntries.Single(k => k.Id == one.Id).Attempts);
         Assert.Equal((WorkStatus.Done, Verdict.Error, Max), (db.KcacheEntries.Single(k => k.Id == two.Id).Status, db.KcacheEntries.Single(k => k.Id == two.Id).Verdict!.Value, db.KcacheEntries.Single(k => k.Id == two.Id).Attempts));
-        Assert.Equal(Max, db.AgentRuns.Single().Attempts);
+        Assert.Equal(Max, db.AgentRuns.Single(r => r.Id == run.Id).Attempts);
     }
 
     [Fact]

@@ -51,6 +51,7 @@ public static class PipelineRetry
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var wanted = stages is null || stages.Count == 0 ? Enum.GetValues<RetryStage>() : [.. stages.Distinct().Order()];
         bool OfBug(string bugId) => bugIds is null || bugIds.Contains(bugId);
+        // Evaluations reference their run by a foreign key, so every evaluation's run is in this map.
         var runBug = db.AgentRuns.AsNoTracking().Select(r => new { r.Id, r.BugId }).ToDictionary(r => r.Id, r => r.BugId);
         var result = new List<RetryCount>();
         using var tx = db.Database.BeginTransaction();
@@ -58,11 +59,11 @@ public static class PipelineRetry
         {
             List<IRetryable> rows = stage switch
             {
-                RetryStage.Kcache => [.. db.KcacheEntries.ToList().Where(k => OfBug(k.BugId) && Spent(k.Status, k.Verdict, k.Attempts, maxAttempts))],
-                RetryStage.Agents => [.. db.AgentRuns.ToList().Where(r => OfBug(r.BugId) && r.Status == WorkStatus.Failed && r.Attempts >= maxAttempts)],
-                RetryStage.Crash => [.. db.CrashResolutionEvaluations.ToList().Where(e => runBug.TryGetValue(e.AgentRunId, out var b) && OfBug(b) && Spent(e.Status, e.Verdict, e.Attempts, maxAttempts))],
-                RetryStage.Judge => [.. db.JudgeEvaluations.ToList().Where(e => runBug.TryGetValue(e.AgentRunId, out var b) && OfBug(b) && e.Status == WorkStatus.Failed && e.Attempts >= maxAttempts)],
-                _ => [.. PatchesOf(db, bugIds).Where(p => p.AnalysisStatus == AnalysisStatus.Error && p.Attempts >= maxAttempts)],
+                RetryStage.Kcache => [.. db.KcacheEntries.Where(k => (k.Status == WorkStatus.Done && k.Verdict == Verdict.Error) || (k.Status == WorkStatus.Failed && k.Attempts >= maxAttempts)).ToList().Where(k => OfBug(k.BugId))],
+                RetryStage.Agents => [.. db.AgentRuns.Where(r => r.Status == WorkStatus.Failed && r.Attempts >= maxAttempts).ToList().Where(r => OfBug(r.BugId))],
+                RetryStage.Crash => [.. db.CrashResolutionEvaluations.Where(e => (e.Status == WorkStatus.Done && e.Verdict == Verdict.Error) || (e.Status == WorkStatus.Failed && e.Attempts >= maxAttempts)).ToList().Where(e => OfBug(runBug[e.AgentRunId]))],
+                RetryStage.Judge => [.. db.JudgeEvaluations.Where(e => e.Status == WorkStatus.Failed && e.Attempts >= maxAttempts).ToList().Where(e => OfBug(runBug[e.AgentRunId]))],
+                _ => [.. SpentAnalyses(db, maxAttempts, bugIds)],
             };
             foreach (var row in rows)
             {
@@ -82,9 +83,8 @@ public static class PipelineRetry
                         break;
                 }
             }
-            var reasons = rows.Select(r => FirstLine(r.FailureReason ?? (r as KcacheEntry)?.Reason ?? (r as CrashResolutionEvaluation)?.Reason))
-                .GroupBy(r => r, StringComparer.Ordinal).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new ReasonCount(g.Key, g.Count())).ToList();
+            var reasons = PipelineStatus.CountReasons(rows.Select(r => r.FailureReason ?? (r as KcacheEntry)?.Reason ?? (r as CrashResolutionEvaluation)?.Reason)
+                .Select(r => string.IsNullOrWhiteSpace(r) ? "(no reason stored)" : r.Trim()));
             result.Add(new RetryCount(Name(stage), rows.Count, reasons));
         }
         db.SaveChanges();
@@ -103,29 +103,17 @@ public static class PipelineRetry
         _ => "localization",
     };
 
-    // A baseline or crash evaluation whose retries are spent: failed at the limit, or done with the final verdict error.
-    private static bool Spent(WorkStatus status, Verdict? verdict, int attempts, int maxAttempts)
-        => (status == WorkStatus.Done && verdict == Verdict.Error) || (status == WorkStatus.Failed && attempts >= maxAttempts);
-
-    private static List<Patch> PatchesOf(KBenchDbContext db, IReadOnlyCollection<string>? bugIds)
+    // Patches whose analysis failed at the limit; with bug ids, only those an agent run or the developer fix of the bugs has.
+    private static List<Patch> SpentAnalyses(KBenchDbContext db, int maxAttempts, IReadOnlyCollection<string>? bugIds)
     {
+        var spent = db.Patches.Where(p => p.AnalysisStatus == AnalysisStatus.Error && p.Attempts >= maxAttempts).ToList();
         if (bugIds is null)
         {
-            return db.Patches.ToList();
+            return spent;
         }
-        var ids = db.AgentRuns.AsNoTracking().Where(r => bugIds.Contains(r.BugId) && r.PatchId != null).Select(r => r.PatchId!.Value)
-            .Concat(db.DeveloperPatches.AsNoTracking().Where(d => bugIds.Contains(d.BugId) && d.PatchId != null).Select(d => d.PatchId!.Value))
+        var ids = db.AgentRuns.AsNoTracking().Where(r => bugIds.Contains(r.BugId) && r.PatchId != null).Select(r => r.PatchId!.Value).ToList()
+            .Concat(db.DeveloperPatches.AsNoTracking().Where(d => bugIds.Contains(d.BugId) && d.PatchId != null).Select(d => d.PatchId!.Value).ToList())
             .ToHashSet();
-        return db.Patches.Where(p => ids.Contains(p.Id)).ToList();
-    }
-
-    private static string FirstLine(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return "(no reason stored)";
-        }
-        var line = text.Trim().Split('\n', 2)[0].TrimEnd('\r');
-        return line.Length > 160 ? line[..160] + "…" : line;
+        return [.. spent.Where(p => ids.Contains(p.Id))];
     }
 }

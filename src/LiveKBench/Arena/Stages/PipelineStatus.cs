@@ -80,9 +80,16 @@ public static class PipelineStatus
             Top(list.Where(r => r.Status == WorkStatus.Failed).Select(r => r.Reason)));
     }
 
-    private static List<ReasonCount> Top(IEnumerable<string?> reasons)
+    private static List<ReasonCount> Top(IEnumerable<string?> reasons) => [.. CountReasons(reasons).Take(3)];
+
+    /// <summary>
+    /// Groups failure reasons by their first line (cut at 160 characters), most frequent first, then in ordinal order;
+    /// null and blank reasons are left out.
+    /// </summary>
+    /// <param name="reasons">Reason texts, one per item.</param>
+    internal static List<ReasonCount> CountReasons(IEnumerable<string?> reasons)
         => [.. reasons.Where(r => !string.IsNullOrWhiteSpace(r))
-            .Select(r => r!.Split('\n')[0] is { Length: > 160 } l ? l[..160] + "…" : r!.Split('\n')[0])
-            .GroupBy(r => r).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(3)
+            .Select(r => r!.Split('\n')[0].TrimEnd('\r') is { Length: > 160 } l ? l[..160] + "…" : r!.Split('\n')[0].TrimEnd('\r'))
+            .GroupBy(r => r, StringComparer.Ordinal).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new ReasonCount(g.Key, g.Count()))];
 }
